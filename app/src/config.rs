@@ -1,0 +1,76 @@
+//! Runtime configuration: command-line flags, each with a `CLOUDCOMP_*` environment variable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, ValueEnum};
+
+/// Which storage backend holds the data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StoreKind {
+    /// One SQLite file (WAL), shared by every process on the same machine.
+    Sqlite,
+    /// One DynamoDB table, shared by every instance behind the load balancer.
+    Dynamodb,
+}
+
+/// Everything the app can be told at start-up.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "cloudcomp-app", version, about = "The cloudcomp API server")]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "CLOUDCOMP_LISTEN", default_value = "0.0.0.0:8080")]
+    pub listen: SocketAddr,
+
+    /// Storage backend.
+    #[arg(long, env = "CLOUDCOMP_STORE", value_enum, default_value = "sqlite")]
+    pub store: StoreKind,
+
+    /// SQLite database file (store = sqlite). The JWT key is kept next to it when not given.
+    #[arg(long, env = "CLOUDCOMP_DB_PATH", default_value = "cloudcomp.db")]
+    pub db_path: PathBuf,
+
+    /// DynamoDB table (store = dynamodb; with sqlite it only backs `/api/v1/users/dynamo`).
+    #[arg(long, env = "CLOUDCOMP_TABLE")]
+    pub table: Option<String>,
+
+    /// Create the DynamoDB table at start-up when it does not exist (for local use and tests).
+    #[arg(long, env = "CLOUDCOMP_CREATE_TABLE", default_value_t = false)]
+    pub create_table: bool,
+
+    /// Value the `API-Key` header must carry on `POST /update`.
+    #[arg(long, env = "CLOUDCOMP_API_KEY", default_value = "wiz", hide_default_value = true, hide_env_values = true)]
+    pub api_key: String,
+
+    /// HS256 key for the JWTs. When unset it is generated once and kept in `<db>.jwt-key` (mode 0600).
+    #[arg(long, env = "CLOUDCOMP_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+
+    /// Seed the demo user `demo` / `password123` when the users table is empty.
+    #[arg(long, env = "CLOUDCOMP_DEMO_USER", default_value_t = true, action = clap::ArgAction::Set)]
+    pub demo_user: bool,
+
+    /// Requests per minute per client IP on `POST /auth/login` (0 = unlimited).
+    #[arg(long, env = "CLOUDCOMP_RATE_LOGIN", default_value_t = 5)]
+    pub rate_login: u32,
+
+    /// Requests per minute per client IP on `/items*` (0 = unlimited).
+    #[arg(long, env = "CLOUDCOMP_RATE_ITEMS", default_value_t = 60)]
+    pub rate_items: u32,
+
+    /// Requests per minute per client IP on every other route (0 = unlimited, the default).
+    #[arg(long, env = "CLOUDCOMP_RATE_GLOBAL", default_value_t = 0)]
+    pub rate_global: u32,
+
+    /// Take the client IP from `X-Forwarded-For` (set this behind a load balancer you trust).
+    #[arg(long, env = "CLOUDCOMP_TRUST_FORWARDED_FOR", default_value_t = false, action = clap::ArgAction::Set)]
+    pub trust_forwarded_for: bool,
+
+    /// AWS region for DynamoDB (otherwise the default chain decides).
+    #[arg(long, env = "CLOUDCOMP_REGION")]
+    pub region: Option<String>,
+
+    /// AWS endpoint override, e.g. a moto_server URL (`AWS_ENDPOINT_URL` works too).
+    #[arg(long, env = "CLOUDCOMP_AWS_ENDPOINT")]
+    pub aws_endpoint: Option<String>,
+}

@@ -1,0 +1,26 @@
+//! What every handler can reach: the store, the token keys, the limits, the start time.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::auth::Tokens;
+use crate::ratelimit::RateLimits;
+use crate::store::Store;
+
+/// Shared, read-only application state (behind an `Arc`).
+pub struct AppContext {
+    /// Where the data lives.
+    pub store: Arc<dyn Store>,
+    /// The DynamoDB store behind `/api/v1/users/dynamo`; `None` when no table is configured.
+    pub dynamo: Option<Arc<dyn Store>>,
+    /// Signs and checks access tokens.
+    pub tokens: Tokens,
+    /// The value `POST /update` requires in its `API-Key` header.
+    pub api_key: String,
+    /// Per-IP limits by route group.
+    pub limits: RateLimits,
+    /// Whether to believe `X-Forwarded-For` (behind our own load balancer).
+    pub trust_forwarded_for: bool,
+    /// When the server started, for `uptime`.
+    pub started: Instant,
+}

@@ -1,0 +1,67 @@
+//! `Input<T>`: a request body read as JSON or as an HTML form, whichever the client sent,
+//! with every failure (bad syntax, wrong types, too large) turned into a JSON 4xx.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::{StatusCode, header};
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+
+/// A deserialized request body. Form bodies (`application/x-www-form-urlencoded`) are
+/// decoded as forms; anything else is parsed as JSON, and an empty body counts as `{}` so
+/// that handlers can name the missing fields themselves.
+pub struct Input<T>(pub T);
+
+impl<S, T> FromRequest<S> for Input<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let is_form = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        let body = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge
+            } else {
+                ApiError::bad_request(rejection.body_text())
+            }
+        })?;
+        let parsed = if is_form {
+            serde_urlencoded::from_bytes(&body)
+                .map_err(|e| ApiError::BadRequest("invalid form body".into(), Some(e.to_string().into())))
+        } else if body.iter().all(u8::is_ascii_whitespace) {
+            serde_json::from_slice(b"{}").map_err(|e| invalid_json(&e))
+        } else {
+            serde_json::from_slice(&body).map_err(|e| invalid_json(&e))
+        };
+        parsed.map(Input)
+    }
+}
+
+fn invalid_json(err: &serde_json::Error) -> ApiError {
+    ApiError::BadRequest("invalid JSON body".into(), Some(err.to_string().into()))
+}
+
+/// Deserialized query-string parameters, with a JSON 400 when they do not parse.
+pub struct QueryInput<T>(pub T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for QueryInput<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, ApiError> {
+        serde_urlencoded::from_str(parts.uri.query().unwrap_or_default())
+            .map(QueryInput)
+            .map_err(|e| ApiError::BadRequest("invalid query parameters".into(), Some(e.to_string().into())))
+    }
+}

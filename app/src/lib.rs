@@ -1,0 +1,113 @@
+//! `cloudcomp-app`: the API that cloudcomp builds into its image and runs on every instance.
+//!
+//! # Layout
+//! - [`config`]: flags and `CLOUDCOMP_*` environment variables.
+//! - [`routes`]: the HTTP surface, one module per seed contract, assembled by [`app`].
+//! - [`store`]: the [`store::Store`] trait with its SQLite and DynamoDB backends.
+//! - [`auth`], [`ratelimit`]: JWT + argon2 for seed 003; per-IP limits by route group.
+//! - [`error`], [`extract`]: every failure as a JSON 4xx (or an opaque 500); bodies as JSON or form.
+//!
+//! # Start-up
+//! 1. [`build_context`] opens the configured store, loads (or creates) the JWT key and
+//!    seeds the demo user on an empty store.
+//! 2. [`serve`] runs the router on a listener until the shutdown future resolves, then
+//!    lets in-flight requests finish.
+
+pub mod auth;
+pub mod config;
+pub mod context;
+pub mod error;
+pub mod extract;
+pub mod ratelimit;
+pub mod routes;
+pub mod store;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use aws_config::BehaviorVersion;
+use tokio::net::TcpListener;
+
+pub use routes::app;
+
+use crate::auth::{DEMO_USER, Tokens};
+use crate::config::{Config, StoreKind};
+use crate::context::AppContext;
+use crate::ratelimit::{Limit, RateLimits};
+use crate::store::{AuthUser, DynamoStore, SqliteStore, Store};
+
+/// Opens the stores and keys that `config` names and returns the shared context.
+pub async fn build_context(config: &Config) -> anyhow::Result<Arc<AppContext>> {
+    let dynamo = match &config.table {
+        Some(table) => Some(connect_dynamo(config, table).await?),
+        None => None,
+    };
+    let store: Arc<dyn Store> = match (config.store, &dynamo) {
+        (StoreKind::Dynamodb, Some(dynamo)) => dynamo.clone(),
+        (StoreKind::Dynamodb, None) => {
+            anyhow::bail!("--store dynamodb needs a table (--table or CLOUDCOMP_TABLE)")
+        }
+        (StoreKind::Sqlite, _) => Arc::new(
+            SqliteStore::open(&config.db_path)
+                .with_context(|| format!("cannot open the SQLite database {}", config.db_path.display()))?,
+        ),
+    };
+    let secret = match &config.jwt_secret {
+        Some(secret) => secret.as_bytes().to_vec(),
+        None => auth::load_or_create_secret(&auth::default_secret_path(&config.db_path))?,
+    };
+    anyhow::ensure!(secret.len() >= 16, "the JWT secret must be at least 16 bytes long");
+    if config.demo_user {
+        seed_demo_user(store.as_ref()).await?;
+    }
+    Ok(Arc::new(AppContext {
+        store,
+        dynamo,
+        tokens: Tokens::new(&secret),
+        api_key: config.api_key.clone(),
+        limits: RateLimits {
+            login: Limit::per_minute(config.rate_login),
+            items: Limit::per_minute(config.rate_items),
+            global: Limit::per_minute(config.rate_global),
+        },
+        trust_forwarded_for: config.trust_forwarded_for,
+        started: Instant::now(),
+    }))
+}
+
+async fn connect_dynamo(config: &Config, table: &str) -> anyhow::Result<Arc<dyn Store>> {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(region) = &config.region {
+        loader = loader.region(aws_config::Region::new(region.clone()));
+    }
+    if let Some(endpoint) = &config.aws_endpoint {
+        loader = loader.endpoint_url(endpoint);
+    }
+    let client = aws_sdk_dynamodb::Client::new(&loader.load().await);
+    let store = DynamoStore::new(client, table);
+    if config.create_table {
+        store.ensure_table().await.with_context(|| format!("cannot create the DynamoDB table {table}"))?;
+    }
+    Ok(Arc::new(store))
+}
+
+/// Adds `demo` / `password123` if the store has no login user yet.
+pub async fn seed_demo_user(store: &dyn Store) -> anyhow::Result<()> {
+    let (username, password) = DEMO_USER;
+    let password_hash = tokio::task::spawn_blocking(move || auth::hash_password(password)).await??;
+    store.add_user_if_none(&AuthUser { username: username.into(), password_hash }).await?;
+    Ok(())
+}
+
+/// Serves the app on `listener` until `shutdown` resolves; requests in flight then finish.
+pub async fn serve(
+    listener: TcpListener,
+    ctx: Arc<AppContext>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let service = app(ctx).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service).with_graceful_shutdown(shutdown).await
+}

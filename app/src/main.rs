@@ -1,0 +1,36 @@
+//! The `cloudcomp-app` binary: read the configuration, start serving, stop on SIGTERM/SIGINT.
+
+use clap::Parser;
+use cloudcomp_app::config::Config;
+use tokio::signal::unix::{SignalKind, signal};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("CLOUDCOMP_LOG").unwrap_or_else(|_| "info".into()))
+        .init();
+    let config = Config::parse();
+    let ctx = cloudcomp_app::build_context(&config).await?;
+    let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    tracing::info!(
+        listen = %listener.local_addr()?,
+        store = ?config.store,
+        db = %config.db_path.display(),
+        table = config.table.as_deref().unwrap_or("-"),
+        "cloudcomp-app serving"
+    );
+    cloudcomp_app::serve(listener, ctx, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on the first SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    let mut term = signal(SignalKind::terminate()).expect("installing a SIGTERM handler");
+    let mut int = signal(SignalKind::interrupt()).expect("installing a SIGINT handler");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

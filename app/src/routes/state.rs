@@ -1,0 +1,105 @@
+//! Seed 001: a shared counter + message with an audit log.
+//!
+//! - `GET /status` → {counter, message, timestamp (RFC 3339 UTC, now), uptime (seconds)}.
+//! - `POST /update` {counter, message} with header `API-Key` → the new state; 401 without the
+//!   right key. The state and its audit entry are written in one transaction.
+//! - `GET /logs?page=&per_page=` → {total, page, per_page, logs: [...]}, newest first.
+
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use subtle::ConstantTimeEq;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::context::AppContext;
+use crate::error::ApiError;
+use crate::extract::{Input, QueryInput};
+
+/// Page size when `per_page` is not given.
+const DEFAULT_PER_PAGE: u64 = 10;
+/// Largest page size accepted.
+const MAX_PER_PAGE: u64 = 100;
+
+pub(super) fn routes() -> Router<Arc<AppContext>> {
+    Router::new().route("/status", get(status)).route("/update", post(update)).route("/logs", get(logs))
+}
+
+/// The current time as RFC 3339 UTC.
+fn now_rfc3339() -> String {
+    OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default()
+}
+
+async fn status(State(ctx): State<Arc<AppContext>>) -> Result<Json<Value>, ApiError> {
+    let state = ctx.store.shared_state().await?;
+    Ok(Json(json!({
+        "counter": state.counter,
+        "message": state.message,
+        "timestamp": now_rfc3339(),
+        "uptime": (ctx.started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
+        "updated_at": state.updated_at,
+    })))
+}
+
+/// Proof that the request carried the configured `API-Key` header.
+struct ApiKey;
+
+impl FromRequestParts<Arc<AppContext>> for ApiKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, ctx: &Arc<AppContext>) -> Result<Self, ApiError> {
+        let given = parts.headers.get("api-key").map(|v| v.as_bytes()).unwrap_or_default();
+        if bool::from(given.ct_eq(ctx.api_key.as_bytes())) && !given.is_empty() {
+            Ok(ApiKey)
+        } else {
+            Err(ApiError::Unauthorized("missing or invalid API key (header API-Key)"))
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Update {
+    counter: Option<i64>,
+    message: Option<String>,
+}
+
+async fn update(
+    State(ctx): State<Arc<AppContext>>,
+    _key: ApiKey,
+    Input(body): Input<Update>,
+) -> Result<Json<Value>, ApiError> {
+    let (Some(counter), Some(message)) = (body.counter, body.message) else {
+        return Err(ApiError::bad_request("counter (integer) and message (string) are required"));
+    };
+    let at = now_rfc3339();
+    let state = ctx.store.update_shared_state(counter, &message, &at).await?;
+    Ok(Json(json!({ "counter": state.counter, "message": state.message, "timestamp": at })))
+}
+
+#[derive(Deserialize)]
+struct Page {
+    page: Option<u64>,
+    per_page: Option<u64>,
+}
+
+async fn logs(State(ctx): State<Arc<AppContext>>, QueryInput(q): QueryInput<Page>) -> Result<Json<Value>, ApiError> {
+    let page = q.page.unwrap_or(1);
+    let per_page = q.per_page.unwrap_or(DEFAULT_PER_PAGE);
+    if page == 0 || !(1..=MAX_PER_PAGE).contains(&per_page) {
+        return Err(ApiError::bad_request(format!("page must be >= 1 and per_page between 1 and {MAX_PER_PAGE}")));
+    }
+    let offset = (page - 1).saturating_mul(per_page);
+    let log = ctx.store.audit_log(offset, per_page).await?;
+    Ok(Json(json!({
+        "total": log.total,
+        "page": page,
+        "per_page": per_page,
+        "pages": log.total.div_ceil(per_page),
+        "logs": log.entries,
+    })))
+}

@@ -1,0 +1,456 @@
+//! DynamoDB backend: one table shared by every instance behind the load balancer.
+//!
+//! Single-table design. The key is (`pk`, `sk`), both strings; ids are zero-padded so that
+//! the sort key orders them numerically:
+//!
+//! | data | pk | sk |
+//! |---|---|---|
+//! | seed-000 account | `ACCOUNT` | username |
+//! | shared state | `STATE` | `STATE` (also holds `seq`, the audit log length) |
+//! | audit entry | `LOG` | seq |
+//! | id counter | `SEQ` | `person` / `item` |
+//! | person | `PERSON` | id |
+//! | unique email | `EMAIL` | lower-cased email |
+//! | login user | `USER` | username |
+//! | item | `ITEM#<owner>` | id |
+//!
+//! Uniqueness is enforced with conditional writes; the state update and its audit entry
+//! are one transaction, guarded by the log length so concurrent updates never share a
+//! sequence number (the loser re-reads and retries). Every read is strongly consistent,
+//! so a write through one instance is seen by the next request on any other.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::types::AttributeValue as Av;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, Put, ReturnValue, ScalarAttributeType,
+    TransactWriteItem, Update,
+};
+
+use super::{AuditEntry, AuditPage, AuthUser, Item, ItemPatch, Person, SharedState, Store, StoreError, StoreResult};
+
+type Record = HashMap<String, Av>;
+
+/// How many times a state update retries after losing a race to another writer.
+const STATE_UPDATE_ATTEMPTS: usize = 64;
+
+/// The DynamoDB store.
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoStore {
+    /// A store over `table`, reached with the given client.
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        DynamoStore { client, table: table.into() }
+    }
+
+    /// Creates the table (on-demand billing, `pk`/`sk` string key) unless it exists.
+    pub async fn ensure_table(&self) -> anyhow::Result<()> {
+        match self.client.describe_table().table_name(&self.table).send().await {
+            Ok(_) => return Ok(()),
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => {}
+            Err(err) => return Err(err.into()),
+        }
+        let key = |name: &str, kind| KeySchemaElement::builder().attribute_name(name).key_type(kind).build();
+        let attr = |name: &str| {
+            AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::S).build()
+        };
+        let created = self
+            .client
+            .create_table()
+            .table_name(&self.table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .key_schema(key("pk", KeyType::Hash)?)
+            .key_schema(key("sk", KeyType::Range)?)
+            .attribute_definitions(attr("pk")?)
+            .attribute_definitions(attr("sk")?)
+            .send()
+            .await;
+        match created {
+            Ok(_) => Ok(()),
+            // Another instance created it first.
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_resource_in_use_exception()) => Ok(()),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    async fn get(&self, pk: &str, sk: &str) -> StoreResult<Option<Record>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::backend)?;
+        Ok(out.item)
+    }
+
+    /// Every record under one partition key, in sort-key order.
+    async fn query_all(&self, pk: &str) -> StoreResult<Vec<Record>> {
+        let mut records = Vec::new();
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(pk))
+            .consistent_read(true)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            records.extend(page.map_err(StoreError::backend)?.items.unwrap_or_default());
+        }
+        Ok(records)
+    }
+
+    /// Takes the next value of a named counter.
+    async fn next_id(&self, name: &str) -> StoreResult<i64> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s("SEQ"))
+            .key("sk", s(name))
+            .update_expression("ADD #v :one")
+            .expression_attribute_names("#v", "value")
+            .expression_attribute_values(":one", Av::N("1".into()))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(StoreError::backend)?;
+        number(out.attributes.as_ref().unwrap_or(&HashMap::new()), "value")
+    }
+
+    /// Writes `put` only if no record has its key; `Conflict(message)` otherwise.
+    async fn put_new(&self, record: Record, message: &str) -> StoreResult<()> {
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(record))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(()),
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                Err(StoreError::Conflict(message.to_string()))
+            }
+            Err(err) => Err(StoreError::backend(err)),
+        }
+    }
+
+    /// Deletes one record; `NotFound` if it does not exist.
+    async fn delete_existing(&self, pk: &str, sk: &str) -> StoreResult<()> {
+        let deleted = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .condition_expression("attribute_exists(pk)")
+            .send()
+            .await;
+        match deleted {
+            Ok(_) => Ok(()),
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                Err(StoreError::NotFound)
+            }
+            Err(err) => Err(StoreError::backend(err)),
+        }
+    }
+
+    /// Runs a transaction; `Ok(false)` when a condition in it failed.
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> StoreResult<bool> {
+        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(err)) if err.err().is_transaction_canceled_exception() => Ok(false),
+            Err(err) => Err(StoreError::backend(err)),
+        }
+    }
+
+    fn put(&self, record: Record, condition: &str) -> StoreResult<TransactWriteItem> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(record))
+            .condition_expression(condition)
+            .build()
+            .map_err(StoreError::backend)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+}
+
+fn s(value: impl Into<String>) -> Av {
+    Av::S(value.into())
+}
+
+fn n(value: i64) -> Av {
+    Av::N(value.to_string())
+}
+
+fn padded(id: i64) -> String {
+    format!("{id:020}")
+}
+
+fn record<const N: usize>(fields: [(&str, Av); N]) -> Record {
+    fields.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+}
+
+fn text(record: &Record, field: &str) -> StoreResult<String> {
+    match record.get(field) {
+        Some(Av::S(value)) => Ok(value.clone()),
+        _ => Err(StoreError::Backend(anyhow::anyhow!("record lacks string field `{field}`"))),
+    }
+}
+
+fn optional_text(record: &Record, field: &str) -> Option<String> {
+    match record.get(field) {
+        Some(Av::S(value)) => Some(value.clone()),
+        _ => None,
+    }
+}
+
+fn number(record: &Record, field: &str) -> StoreResult<i64> {
+    match record.get(field) {
+        Some(Av::N(value)) => value.parse().map_err(StoreError::backend),
+        _ => Err(StoreError::Backend(anyhow::anyhow!("record lacks number field `{field}`"))),
+    }
+}
+
+fn to_item(record: &Record) -> StoreResult<Item> {
+    Ok(Item {
+        id: number(record, "id")?,
+        name: text(record, "name")?,
+        description: optional_text(record, "description"),
+        owner: text(record, "owner")?,
+    })
+}
+
+fn to_person(record: &Record) -> StoreResult<Person> {
+    Ok(Person { id: number(record, "id")?, name: text(record, "name")?, email: text(record, "email")? })
+}
+
+fn item_pk(owner: &str) -> String {
+    format!("ITEM#{owner}")
+}
+
+#[async_trait]
+impl Store for DynamoStore {
+    async fn add_account(&self, username: &str, password_sha1: &str) -> StoreResult<()> {
+        let account = record([("pk", s("ACCOUNT")), ("sk", s(username)), ("password_sha1", s(password_sha1))]);
+        self.put_new(account, "user already exists").await
+    }
+
+    async fn remove_account(&self, username: &str) -> StoreResult<()> {
+        self.delete_existing("ACCOUNT", username).await
+    }
+
+    async fn list_accounts(&self) -> StoreResult<Vec<String>> {
+        self.query_all("ACCOUNT").await?.iter().map(|r| text(r, "sk")).collect()
+    }
+
+    async fn shared_state(&self) -> StoreResult<SharedState> {
+        Ok(match self.get("STATE", "STATE").await? {
+            Some(state) => SharedState {
+                counter: number(&state, "counter")?,
+                message: text(&state, "message")?,
+                updated_at: optional_text(&state, "updated_at"),
+            },
+            None => SharedState { counter: 0, message: "Initial state".into(), updated_at: None },
+        })
+    }
+
+    async fn update_shared_state(&self, counter: i64, message: &str, at: &str) -> StoreResult<SharedState> {
+        for _ in 0..STATE_UPDATE_ATTEMPTS {
+            let seq = match self.get("STATE", "STATE").await? {
+                Some(state) => number(&state, "seq")?,
+                None => 0,
+            };
+            let next = seq + 1;
+            let update = Update::builder()
+                .table_name(&self.table)
+                .key("pk", s("STATE"))
+                .key("sk", s("STATE"))
+                .update_expression("SET #c = :c, #m = :m, #t = :t, #s = :next")
+                .condition_expression("attribute_not_exists(#s) OR #s = :seq")
+                .expression_attribute_names("#c", "counter")
+                .expression_attribute_names("#m", "message")
+                .expression_attribute_names("#t", "updated_at")
+                .expression_attribute_names("#s", "seq")
+                .expression_attribute_values(":c", n(counter))
+                .expression_attribute_values(":m", s(message))
+                .expression_attribute_values(":t", s(at))
+                .expression_attribute_values(":next", n(next))
+                .expression_attribute_values(":seq", n(seq))
+                .build()
+                .map_err(StoreError::backend)?;
+            let entry = record([
+                ("pk", s("LOG")),
+                ("sk", s(padded(next))),
+                ("id", n(next)),
+                ("counter", n(counter)),
+                ("message", s(message)),
+                ("timestamp", s(at)),
+            ]);
+            let items =
+                vec![TransactWriteItem::builder().update(update).build(), self.put(entry, "attribute_not_exists(pk)")?];
+            if self.transact(items).await? {
+                return Ok(SharedState { counter, message: message.to_string(), updated_at: Some(at.to_string()) });
+            }
+        }
+        Err(StoreError::Backend(anyhow::anyhow!("state update lost {STATE_UPDATE_ATTEMPTS} races in a row")))
+    }
+
+    async fn audit_log(&self, offset: u64, limit: u64) -> StoreResult<AuditPage> {
+        let total = match self.get("STATE", "STATE").await? {
+            Some(state) => number(&state, "seq")?.max(0).unsigned_abs(),
+            None => 0,
+        };
+        if offset >= total || limit == 0 {
+            return Ok(AuditPage { total, entries: Vec::new() });
+        }
+        let newest = total - offset;
+        let oldest = newest.saturating_sub(limit - 1).max(1);
+        let as_id = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND sk BETWEEN :lo AND :hi")
+            .expression_attribute_values(":pk", s("LOG"))
+            .expression_attribute_values(":lo", s(padded(as_id(oldest))))
+            .expression_attribute_values(":hi", s(padded(as_id(newest))))
+            .scan_index_forward(false)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::backend)?;
+        let entries = out
+            .items()
+            .iter()
+            .map(|r| {
+                Ok(AuditEntry {
+                    id: number(r, "id")?,
+                    counter: number(r, "counter")?,
+                    message: text(r, "message")?,
+                    timestamp: text(r, "timestamp")?,
+                })
+            })
+            .collect::<StoreResult<_>>()?;
+        Ok(AuditPage { total, entries })
+    }
+
+    async fn add_person(&self, name: &str, email: &str) -> StoreResult<Person> {
+        let id = self.next_id("person").await?;
+        let claim = record([("pk", s("EMAIL")), ("sk", s(email.to_lowercase())), ("id", n(id))]);
+        let person =
+            record([("pk", s("PERSON")), ("sk", s(padded(id))), ("id", n(id)), ("name", s(name)), ("email", s(email))]);
+        let items = vec![self.put(claim, "attribute_not_exists(pk)")?, self.put(person, "attribute_not_exists(pk)")?];
+        if self.transact(items).await? {
+            Ok(Person { id, name: name.to_string(), email: email.to_string() })
+        } else {
+            Err(StoreError::Conflict("email already registered".into()))
+        }
+    }
+
+    async fn list_people(&self) -> StoreResult<Vec<Person>> {
+        self.query_all("PERSON").await?.iter().map(to_person).collect()
+    }
+
+    async fn find_user(&self, username: &str) -> StoreResult<Option<AuthUser>> {
+        let Some(user) = self.get("USER", username).await? else {
+            return Ok(None);
+        };
+        Ok(Some(AuthUser { username: username.to_string(), password_hash: text(&user, "password_hash")? }))
+    }
+
+    async fn add_user_if_none(&self, user: &AuthUser) -> StoreResult<()> {
+        let any = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s("USER"))
+            .limit(1)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::backend)?;
+        if any.count() > 0 {
+            return Ok(());
+        }
+        let record = record([("pk", s("USER")), ("sk", s(&user.username)), ("password_hash", s(&user.password_hash))]);
+        match self.put_new(record, "user exists").await {
+            Ok(()) | Err(StoreError::Conflict(_)) => Ok(()),
+            Err(err) => Err(err),
+        }
+    }
+
+    async fn create_item(&self, owner: &str, name: &str, description: Option<&str>) -> StoreResult<Item> {
+        let id = self.next_id("item").await?;
+        let mut item = record([
+            ("pk", s(item_pk(owner))),
+            ("sk", s(padded(id))),
+            ("id", n(id)),
+            ("name", s(name)),
+            ("owner", s(owner)),
+        ]);
+        if let Some(description) = description {
+            item.insert("description".into(), s(description));
+        }
+        self.put_new(item, "item id taken").await?;
+        Ok(Item { id, name: name.to_string(), description: description.map(str::to_string), owner: owner.to_string() })
+    }
+
+    async fn list_items(&self, owner: &str) -> StoreResult<Vec<Item>> {
+        self.query_all(&item_pk(owner)).await?.iter().map(to_item).collect()
+    }
+
+    async fn get_item(&self, owner: &str, id: i64) -> StoreResult<Item> {
+        to_item(&self.get(&item_pk(owner), &padded(id)).await?.ok_or(StoreError::NotFound)?)
+    }
+
+    async fn update_item(&self, owner: &str, id: i64, patch: ItemPatch) -> StoreResult<Item> {
+        let mut sets = Vec::new();
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(item_pk(owner)))
+            .key("sk", s(padded(id)))
+            .condition_expression("attribute_exists(pk)")
+            .return_values(ReturnValue::AllNew);
+        if let Some(name) = patch.name {
+            sets.push("#n = :n");
+            request = request.expression_attribute_names("#n", "name").expression_attribute_values(":n", s(name));
+        }
+        if let Some(description) = patch.description {
+            sets.push("#d = :d");
+            request = request
+                .expression_attribute_names("#d", "description")
+                .expression_attribute_values(":d", s(description));
+        }
+        if sets.is_empty() {
+            return self.get_item(owner, id).await;
+        }
+        match request.update_expression(format!("SET {}", sets.join(", "))).send().await {
+            Ok(out) => to_item(out.attributes.as_ref().ok_or(StoreError::NotFound)?),
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                Err(StoreError::NotFound)
+            }
+            Err(err) => Err(StoreError::backend(err)),
+        }
+    }
+
+    async fn delete_item(&self, owner: &str, id: i64) -> StoreResult<()> {
+        self.delete_existing(&item_pk(owner), &padded(id)).await
+    }
+}

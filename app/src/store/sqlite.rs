@@ -1,0 +1,323 @@
+//! SQLite backend: one file in WAL mode, shared safely by several processes on one machine.
+//!
+//! 1. Reads run on a small pool of read-only connections (WAL readers never wait for the writer).
+//! 2. Writes go to a single writer thread, which takes every write queued since its last
+//!    commit, runs each in its own savepoint (one failing write does not undo the others) and
+//!    commits them as one transaction: group commit.
+//! 3. `synchronous=FULL`: the WAL is fsynced at every commit, and a write is acknowledged
+//!    only after its commit returned, so every acknowledged write survives a crash or power loss.
+
+use std::path::Path;
+use std::sync::mpsc;
+use std::thread;
+
+use async_trait::async_trait;
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, TransactionBehavior, params};
+use rusqlite_migration::{M, Migrations};
+use tokio::sync::oneshot;
+
+use super::{AuditEntry, AuditPage, AuthUser, Item, ItemPatch, Person, SharedState, Store, StoreError, StoreResult};
+
+/// Schema versions, applied in order and recorded in `PRAGMA user_version`.
+const MIGRATIONS: &[M<'static>] = &[M::up(include_str!("sqlite_schema_v1.sql"))];
+
+/// Most writes folded into one commit.
+const MAX_BATCH: usize = 512;
+
+/// How long a connection waits for another process's lock before giving up.
+const BUSY_TIMEOUT_MS: u32 = 10_000;
+
+/// Reports a write's result once its batch has committed (or failed to).
+type Ack = Box<dyn FnOnce(Option<&rusqlite::Error>) + Send>;
+/// A write: runs inside the batch's transaction (or learns that the transaction could not
+/// begin) and returns how to acknowledge it.
+type WriteJob = Box<dyn FnOnce(Result<&Connection, &rusqlite::Error>) -> Ack + Send>;
+
+/// The SQLite store. Cheap to share behind an `Arc`.
+pub struct SqliteStore {
+    readers: r2d2::Pool<SqliteConnectionManager>,
+    writer: mpsc::Sender<WriteJob>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and migrates it to the latest schema.
+    pub fn open(path: &Path) -> anyhow::Result<Self> {
+        let mut conn = Connection::open(path)?;
+        configure(&conn)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.set_transaction_behavior(TransactionBehavior::Immediate);
+        Migrations::from_slice(MIGRATIONS).to_latest(&mut conn)?;
+
+        let manager = SqliteConnectionManager::file(path).with_init(|c| {
+            configure(c)?;
+            c.pragma_update(None, "query_only", true)
+        });
+        let readers = r2d2::Pool::builder().max_size(reader_pool_size()).min_idle(Some(1)).build(manager)?;
+
+        let (writer, jobs) = mpsc::channel::<WriteJob>();
+        thread::Builder::new().name("sqlite-writer".into()).spawn(move || drain_writes(conn, jobs))?;
+        Ok(SqliteStore { readers, writer })
+    }
+
+    /// Runs a read on a pooled connection. Reads are short indexed look-ups, so they run on
+    /// the calling thread rather than paying for a hand-off.
+    fn read<T>(&self, query: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> StoreResult<T> {
+        let conn = self.readers.get().map_err(StoreError::backend)?;
+        query(&conn).map_err(StoreError::backend)
+    }
+
+    /// Queues a write for the writer thread and waits until it is durably committed.
+    async fn write<T: Send + 'static>(
+        &self,
+        op: impl FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        let (done, result) = oneshot::channel();
+        let job: WriteJob = Box::new(move |conn| {
+            let outcome = match conn {
+                Ok(conn) => in_savepoint(conn, op),
+                Err(err) => Err(StoreError::Backend(anyhow::anyhow!("could not begin a write: {err}"))),
+            };
+            Box::new(move |commit_error| {
+                let outcome = match commit_error {
+                    None => outcome,
+                    Some(err) => Err(StoreError::Backend(anyhow::anyhow!("commit failed: {err}"))),
+                };
+                let _ = done.send(outcome);
+            })
+        });
+        self.writer.send(job).map_err(|_| StoreError::Backend(anyhow::anyhow!("the SQLite writer thread stopped")))?;
+        result.await.map_err(|_| StoreError::Backend(anyhow::anyhow!("the SQLite writer dropped a write")))?
+    }
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(std::time::Duration::from_millis(BUSY_TIMEOUT_MS.into()))?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", true)
+}
+
+fn reader_pool_size() -> u32 {
+    let cores = thread::available_parallelism().map_or(2, usize::from);
+    u32::try_from(cores * 2 + 2).unwrap_or(8)
+}
+
+/// The writer thread: batch, commit, acknowledge, until every sender is gone.
+fn drain_writes(conn: Connection, jobs: mpsc::Receiver<WriteJob>) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        if let Err(err) = conn.execute_batch("BEGIN IMMEDIATE") {
+            batch.into_iter().for_each(|job| job(Err(&err))(None));
+            continue;
+        }
+        let acks: Vec<Ack> = batch.into_iter().map(|job| job(Ok(&conn))).collect();
+        let commit = conn.execute_batch("COMMIT");
+        if commit.is_err() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        let error = commit.err();
+        acks.into_iter().for_each(|ack| ack(error.as_ref()));
+    }
+}
+
+/// Runs one write in a savepoint: on error only this write is undone.
+fn in_savepoint<T>(conn: &Connection, op: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+    conn.execute_batch("SAVEPOINT op").map_err(StoreError::backend)?;
+    let outcome = op(conn);
+    let end = if outcome.is_ok() { "RELEASE op" } else { "ROLLBACK TO op; RELEASE op" };
+    conn.execute_batch(end).map_err(StoreError::backend)?;
+    outcome
+}
+
+/// Maps a uniqueness violation to `Conflict(message)`, anything else to `Backend`.
+fn conflict_as(message: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
+    move |err| match err.sqlite_error_code() {
+        Some(ErrorCode::ConstraintViolation) => StoreError::Conflict(message.to_string()),
+        _ => StoreError::backend(err),
+    }
+}
+
+fn item_from_row(row: &Row<'_>) -> rusqlite::Result<Item> {
+    Ok(Item { id: row.get(0)?, name: row.get(1)?, description: row.get(2)?, owner: row.get(3)? })
+}
+
+fn person_from_row(row: &Row<'_>) -> rusqlite::Result<Person> {
+    Ok(Person { id: row.get(0)?, name: row.get(1)?, email: row.get(2)? })
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn add_account(&self, username: &str, password_sha1: &str) -> StoreResult<()> {
+        let (username, password) = (username.to_owned(), password_sha1.to_owned());
+        self.write(move |c| {
+            c.prepare_cached("INSERT INTO accounts (username, password_sha1) VALUES (?1, ?2)")
+                .and_then(|mut s| s.execute(params![username, password]))
+                .map(drop)
+                .map_err(conflict_as("user already exists"))
+        })
+        .await
+    }
+
+    async fn remove_account(&self, username: &str) -> StoreResult<()> {
+        let username = username.to_owned();
+        self.write(move |c| {
+            let removed = c
+                .prepare_cached("DELETE FROM accounts WHERE username = ?1")
+                .and_then(|mut s| s.execute([username]))
+                .map_err(StoreError::backend)?;
+            if removed == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        })
+        .await
+    }
+
+    async fn list_accounts(&self) -> StoreResult<Vec<String>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached("SELECT username FROM accounts ORDER BY username")?;
+            stmt.query_map([], |r| r.get(0))?.collect()
+        })
+    }
+
+    async fn shared_state(&self) -> StoreResult<SharedState> {
+        self.read(|c| {
+            c.prepare_cached("SELECT counter, message, updated_at FROM shared_state WHERE id = 1")?
+                .query_row([], |r| Ok(SharedState { counter: r.get(0)?, message: r.get(1)?, updated_at: r.get(2)? }))
+        })
+    }
+
+    async fn update_shared_state(&self, counter: i64, message: &str, at: &str) -> StoreResult<SharedState> {
+        let (message, at) = (message.to_owned(), at.to_owned());
+        self.write(move |c| {
+            c.prepare_cached("UPDATE shared_state SET counter = ?1, message = ?2, updated_at = ?3 WHERE id = 1")
+                .and_then(|mut s| s.execute(params![counter, message, at]))
+                .and_then(|_| {
+                    c.prepare_cached("INSERT INTO audit_log (counter, message, timestamp) VALUES (?1, ?2, ?3)")
+                })
+                .and_then(|mut s| s.execute(params![counter, message, at]))
+                .map_err(StoreError::backend)?;
+            Ok(SharedState { counter, message, updated_at: Some(at) })
+        })
+        .await
+    }
+
+    async fn audit_log(&self, offset: u64, limit: u64) -> StoreResult<AuditPage> {
+        self.read(|c| {
+            // The log is append-only with AUTOINCREMENT ids, so the largest id is the count.
+            let total: i64 =
+                c.prepare_cached("SELECT coalesce(max(id), 0) FROM audit_log")?.query_row([], |r| r.get(0))?;
+            let mut stmt = c.prepare_cached(
+                "SELECT id, counter, message, timestamp FROM audit_log ORDER BY id DESC LIMIT ?1 OFFSET ?2",
+            )?;
+            let entries = stmt
+                .query_map(params![clamp(limit), clamp(offset)], |r| {
+                    Ok(AuditEntry { id: r.get(0)?, counter: r.get(1)?, message: r.get(2)?, timestamp: r.get(3)? })
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(AuditPage { total: total.unsigned_abs(), entries })
+        })
+    }
+
+    async fn add_person(&self, name: &str, email: &str) -> StoreResult<Person> {
+        let (name, email) = (name.to_owned(), email.to_owned());
+        self.write(move |c| {
+            c.prepare_cached(
+                "INSERT INTO people (name, email, email_key) VALUES (?1, ?2, lower(?2)) RETURNING id, name, email",
+            )
+            .and_then(|mut s| s.query_row(params![name, email], person_from_row))
+            .map_err(conflict_as("email already registered"))
+        })
+        .await
+    }
+
+    async fn list_people(&self) -> StoreResult<Vec<Person>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached("SELECT id, name, email FROM people ORDER BY id")?;
+            stmt.query_map([], person_from_row)?.collect()
+        })
+    }
+
+    async fn find_user(&self, username: &str) -> StoreResult<Option<AuthUser>> {
+        self.read(|c| {
+            c.prepare_cached("SELECT username, password_hash FROM users WHERE username = ?1")?
+                .query_row([username], |r| Ok(AuthUser { username: r.get(0)?, password_hash: r.get(1)? }))
+                .optional()
+        })
+    }
+
+    async fn add_user_if_none(&self, user: &AuthUser) -> StoreResult<()> {
+        let user = user.clone();
+        self.write(move |c| {
+            c.prepare_cached(
+                "INSERT INTO users (username, password_hash) SELECT ?1, ?2 WHERE NOT EXISTS (SELECT 1 FROM users)",
+            )
+            .and_then(|mut s| s.execute(params![user.username, user.password_hash]))
+            .map(drop)
+            .map_err(StoreError::backend)
+        })
+        .await
+    }
+
+    async fn create_item(&self, owner: &str, name: &str, description: Option<&str>) -> StoreResult<Item> {
+        let (owner, name, description) = (owner.to_owned(), name.to_owned(), description.map(str::to_owned));
+        self.write(move |c| {
+            c.prepare_cached(
+                "INSERT INTO items (owner, name, description) VALUES (?1, ?2, ?3) RETURNING id, name, description, owner",
+            )
+            .and_then(|mut s| s.query_row(params![owner, name, description], item_from_row))
+            .map_err(StoreError::backend)
+        })
+        .await
+    }
+
+    async fn list_items(&self, owner: &str) -> StoreResult<Vec<Item>> {
+        self.read(|c| {
+            let mut stmt =
+                c.prepare_cached("SELECT id, name, description, owner FROM items WHERE owner = ?1 ORDER BY id")?;
+            stmt.query_map([owner], item_from_row)?.collect()
+        })
+    }
+
+    async fn get_item(&self, owner: &str, id: i64) -> StoreResult<Item> {
+        self.read(|c| {
+            c.prepare_cached("SELECT id, name, description, owner FROM items WHERE id = ?1 AND owner = ?2")?
+                .query_row(params![id, owner], item_from_row)
+                .optional()
+        })?
+        .ok_or(StoreError::NotFound)
+    }
+
+    async fn update_item(&self, owner: &str, id: i64, patch: ItemPatch) -> StoreResult<Item> {
+        let owner = owner.to_owned();
+        self.write(move |c| {
+            c.prepare_cached(
+                "UPDATE items SET name = coalesce(?1, name), description = coalesce(?2, description)
+                 WHERE id = ?3 AND owner = ?4 RETURNING id, name, description, owner",
+            )
+            .and_then(|mut s| s.query_row(params![patch.name, patch.description, id, owner], item_from_row).optional())
+            .map_err(StoreError::backend)?
+            .ok_or(StoreError::NotFound)
+        })
+        .await
+    }
+
+    async fn delete_item(&self, owner: &str, id: i64) -> StoreResult<()> {
+        let owner = owner.to_owned();
+        self.write(move |c| {
+            let removed = c
+                .prepare_cached("DELETE FROM items WHERE id = ?1 AND owner = ?2")
+                .and_then(|mut s| s.execute(params![id, owner]))
+                .map_err(StoreError::backend)?;
+            if removed == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        })
+        .await
+    }
+}
+
+fn clamp(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}

@@ -1,0 +1,44 @@
+//! Command-line definitions only: what the user can type, parsed by clap.
+//! Behaviour lives in the library modules that `main.rs` dispatches to.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// `cloudcomp`: build, ship and provision a load-balanced, auto-scaling API from one YAML file.
+#[derive(Debug, Parser)]
+#[command(name = "cloudcomp", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build and push the app image, provision the stack, print the URL to curl.
+    ///
+    /// Example: `cloudcomp up -f stacks/default.yaml`
+    Up(StackArgs),
+    /// Show what `up` would create, change or delete, without changing anything.
+    ///
+    /// Example: `cloudcomp plan -f stacks/default.yaml`
+    Plan(StackArgs),
+    /// Show the live stack: resources, instances, target health, alarms, the URL.
+    ///
+    /// Example: `cloudcomp status -f stacks/default.yaml`
+    Status(StackArgs),
+    /// Tear down everything the state file records.
+    ///
+    /// Example: `cloudcomp destroy -f stacks/default.yaml`
+    Destroy(StackArgs),
+}
+
+/// Options shared by every stack command.
+#[derive(Debug, Args)]
+pub struct StackArgs {
+    /// The stack file to read.
+    #[arg(short = 'f', long = "file", default_value = "stacks/default.yaml")]
+    pub file: PathBuf,
+}
