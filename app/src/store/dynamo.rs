@@ -6,17 +6,18 @@
 //! | data | pk | sk |
 //! |---|---|---|
 //! | seed-000 account | `ACCOUNT` | username |
-//! | shared state | `STATE` | `STATE` (also holds `seq`, the audit log length) |
+//! | shared state | `STATE` | `STATE` (also holds `seq`, the newest audit entry it reflects) |
 //! | audit entry | `LOG` | seq |
-//! | id counter | `SEQ` | `person` / `item` |
+//! | id counter | `SEQ` | `log` / `person` / `item` |
 //! | person | `PERSON` | id |
 //! | unique email | `EMAIL` | lower-cased email |
 //! | login user | `USER` | username |
 //! | item | `ITEM#<owner>` | id |
 //!
-//! Uniqueness is enforced with conditional writes; the state update and its audit entry
-//! are one transaction, guarded by the log length so concurrent updates never share a
-//! sequence number (the loser re-reads and retries). Every read is strongly consistent,
+//! Uniqueness is enforced with conditional writes. A state update takes the next audit
+//! sequence number from an atomic counter, then writes the state and its audit entry in one
+//! transaction guarded by `seq < next`; if a later update already reached the state, the
+//! entry joins the log alone. No update ever retries or overwrites a newer state. Every read is strongly consistent,
 //! so a write through one instance is seen by the next request on any other.
 
 use std::collections::HashMap;
@@ -33,9 +34,6 @@ use aws_sdk_dynamodb::types::{
 use super::{AuditEntry, AuditPage, AuthUser, Item, ItemPatch, Person, SharedState, Store, StoreError, StoreResult};
 
 type Record = HashMap<String, Av>;
-
-/// How many times a state update retries after losing a race to another writer.
-const STATE_UPDATE_ATTEMPTS: usize = 64;
 
 /// The DynamoDB store.
 pub struct DynamoStore {
@@ -269,49 +267,45 @@ impl Store for DynamoStore {
     }
 
     async fn update_shared_state(&self, counter: i64, message: &str, at: &str) -> StoreResult<SharedState> {
-        for _ in 0..STATE_UPDATE_ATTEMPTS {
-            let seq = match self.get("STATE", "STATE").await? {
-                Some(state) => number(&state, "seq")?,
-                None => 0,
-            };
-            let next = seq + 1;
-            let update = Update::builder()
-                .table_name(&self.table)
-                .key("pk", s("STATE"))
-                .key("sk", s("STATE"))
-                .update_expression("SET #c = :c, #m = :m, #t = :t, #s = :next")
-                .condition_expression("attribute_not_exists(#s) OR #s = :seq")
-                .expression_attribute_names("#c", "counter")
-                .expression_attribute_names("#m", "message")
-                .expression_attribute_names("#t", "updated_at")
-                .expression_attribute_names("#s", "seq")
-                .expression_attribute_values(":c", n(counter))
-                .expression_attribute_values(":m", s(message))
-                .expression_attribute_values(":t", s(at))
-                .expression_attribute_values(":next", n(next))
-                .expression_attribute_values(":seq", n(seq))
-                .build()
-                .map_err(StoreError::backend)?;
-            let entry = record([
-                ("pk", s("LOG")),
-                ("sk", s(padded(next))),
-                ("id", n(next)),
-                ("counter", n(counter)),
-                ("message", s(message)),
-                ("timestamp", s(at)),
-            ]);
-            let items =
-                vec![TransactWriteItem::builder().update(update).build(), self.put(entry, "attribute_not_exists(pk)")?];
-            if self.transact(items).await? {
-                return Ok(SharedState { counter, message: message.to_string(), updated_at: Some(at.to_string()) });
-            }
+        let seq = self.next_id("log").await?;
+        let entry = record([
+            ("pk", s("LOG")),
+            ("sk", s(padded(seq))),
+            ("id", n(seq)),
+            ("counter", n(counter)),
+            ("message", s(message)),
+            ("timestamp", s(at)),
+        ]);
+        let update = Update::builder()
+            .table_name(&self.table)
+            .key("pk", s("STATE"))
+            .key("sk", s("STATE"))
+            .update_expression("SET #c = :c, #m = :m, #t = :t, #s = :seq")
+            .condition_expression("attribute_not_exists(#s) OR #s < :seq")
+            .expression_attribute_names("#c", "counter")
+            .expression_attribute_names("#m", "message")
+            .expression_attribute_names("#t", "updated_at")
+            .expression_attribute_names("#s", "seq")
+            .expression_attribute_values(":c", n(counter))
+            .expression_attribute_values(":m", s(message))
+            .expression_attribute_values(":t", s(at))
+            .expression_attribute_values(":seq", n(seq))
+            .build()
+            .map_err(StoreError::backend)?;
+        let both = vec![
+            TransactWriteItem::builder().update(update).build(),
+            self.put(entry.clone(), "attribute_not_exists(pk)")?,
+        ];
+        if !self.transact(both).await? {
+            // A later update (higher seq) is already the state: this one only joins the log.
+            self.put_new(entry, "audit entry exists").await?;
         }
-        Err(StoreError::Backend(anyhow::anyhow!("state update lost {STATE_UPDATE_ATTEMPTS} races in a row")))
+        Ok(SharedState { counter, message: message.to_string(), updated_at: Some(at.to_string()) })
     }
 
     async fn audit_log(&self, offset: u64, limit: u64) -> StoreResult<AuditPage> {
-        let total = match self.get("STATE", "STATE").await? {
-            Some(state) => number(&state, "seq")?.max(0).unsigned_abs(),
+        let total = match self.get("SEQ", "log").await? {
+            Some(counter) => number(&counter, "value")?.max(0).unsigned_abs(),
             None => 0,
         };
         if offset >= total || limit == 0 {

@@ -1,0 +1,58 @@
+//! The seed contracts, over HTTP against a running server, on both stores.
+//!
+//! Every test below runs twice: `sqlite::<name>` and `dynamodb::<name>`.
+
+mod accounts;
+mod errors;
+mod items;
+mod people;
+mod server;
+mod shared_state;
+
+/// Generates `sqlite::$name` and `dynamodb::$name` for each async test fn `$module::$name(Backend)`.
+macro_rules! on_both_stores {
+    ($($module:ident :: $name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() { crate::$module::$name(crate::server::Backend::Sqlite).await }
+            )*
+        }
+        mod dynamodb {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() { crate::$module::$name(crate::server::Backend::Dynamo).await }
+            )*
+        }
+    };
+}
+
+on_both_stores!(
+    accounts::welcome_text_at_root,
+    accounts::add_list_and_remove_users,
+    accounts::add_user_validates_input,
+    accounts::list_is_204_when_empty,
+    accounts::form_and_json_bodies_both_work,
+    accounts::wrong_methods_get_405,
+    accounts::dynamo_route_matches_the_store,
+    shared_state::status_starts_at_the_initial_state,
+    shared_state::update_needs_the_api_key,
+    shared_state::update_changes_status_and_logs_it,
+    shared_state::logs_paginate_newest_first,
+    shared_state::concurrent_updates_all_land,
+    people::add_and_list_people,
+    people::emails_are_unique,
+    people::invalid_people_are_refused,
+    items::login_gives_a_30_minute_bearer_token,
+    items::login_refuses_bad_credentials,
+    items::items_crud,
+    items::items_need_a_valid_token,
+    items::users_only_see_their_own_items,
+    items::login_is_rate_limited,
+    items::items_are_rate_limited,
+    errors::malformed_bodies_are_400_json,
+    errors::oversized_bodies_are_413,
+    errors::unknown_paths_are_404_json,
+    errors::health_and_seed_surfaces_are_not_rate_limited,
+    errors::openapi_documents_every_route,
+);
