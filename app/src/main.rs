@@ -1,12 +1,16 @@
 //! The `cloudcomp-app` binary: read the configuration, start serving, stop on SIGTERM/SIGINT.
 
+use std::io::IsTerminal;
+
 use clap::Parser;
 use cloudcomp_app::config::Config;
 use tokio::signal::unix::{SignalKind, signal};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     tracing_subscriber::fmt()
+        .with_ansi(colour)
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("CLOUDCOMP_LOG").unwrap_or_else(|_| "info".into()))
         .init();
     let config = Config::parse();

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Benchmarks cloudcomp-app with wrk on loopback, side by side with a bare hyper server
+# (bench/hello) and, if FASTAPI=1, the seeds' FastAPI + SQLite design (bench/fastapi).
+# Prints one table. Not a test: numbers depend on the machine.
+#
+#   bash bench/app.sh                 # DURATION=10s by default
+#   DURATION=30s FASTAPI=1 bash bench/app.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+duration=${DURATION:-10s}
+threads=${THREADS:-2}
+ulimit -n 65536 2>/dev/null || true
+command -v wrk >/dev/null || { echo "bench/app.sh needs wrk (apt-get install wrk)" >&2; exit 1; }
+
+cargo build --release -q -p cloudcomp-app -p bench-hello
+bin=${CARGO_TARGET_DIR:-target}/release
+work=$(mktemp -d /tmp/cloudcomp-bench.XXXXXX)
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_http() { for _ in $(seq 1 100); do curl -sf "$1" >/dev/null && return 0; sleep 0.1; done; echo "$1 never answered" >&2; exit 1; }
+
+hello_port=$(free_port); app_port=$(free_port)
+"$bin/bench-hello" "127.0.0.1:$hello_port" & pids+=($!)
+CLOUDCOMP_LOG=warn "$bin/cloudcomp-app" --listen "127.0.0.1:$app_port" --db-path "$work/app.db" & app_pid=$!; pids+=($app_pid)
+hello=http://127.0.0.1:$hello_port; app=http://127.0.0.1:$app_port
+wait_http "$hello/"; wait_http "$app/health"
+for i in $(seq 1 100); do
+  curl -sf -o /dev/null -X POST "$app/api/v1/users" -H 'content-type: application/json' \
+    -d "{\"username\": \"user$i\", \"password\": \"5baa61e4c9b93f3f0682250b6cf8331b7ee68fd8\"}"
+done
+
+# run <label> <connections> <url> [lua script] -> prints a row, sets $rps
+run() {
+  local label=$1 conns=$2 url=$3 script=${4:-}
+  local out
+  out=$(wrk -t"$threads" -c"$conns" -d"$duration" --latency ${script:+-s "$script"} "$url")
+  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  local p99 non2xx sock
+  p99=$(awk '$1=="99%" {print $2}' <<<"$out")
+  non2xx=$(awk '/Non-2xx/ {print $NF}' <<<"$out"); non2xx=${non2xx:-0}
+  sock=$(awk -F'[ ,]+' '/Socket errors/ {print $4+$6+$8+$10}' <<<"$out"); sock=${sock:-0}
+  printf '| %-34s | %5s | %10s | %8s | %6s | %6s |\n' "$label" "$conns" "$rps" "$p99" "$non2xx" "$sock"
+}
+
+echo "wrk -t$threads -d$duration on $(nproc) cores, $(uname -r)"
+printf '| %-34s | %5s | %10s | %8s | %6s | %6s |\n' "endpoint" "conns" "req/s" "p99" "non2xx" "sockerr"
+printf '|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..36})" "-------" "------------" "----------" "--------" "--------"
+run "bare hyper: GET / (ok)" 64 "$hello/"; base=$rps
+run "app: GET /health" 64 "$app/health"; health=$rps
+run "app: GET /api/v1/users (100 users)" 64 "$app/api/v1/users"; users=$rps
+run "app: GET /status" 64 "$app/status"; status=$rps
+run "app: POST /update (durable)" 64 "$app/update" bench/lua/update.lua; writes=$rps
+run "app: mixed r/w, 1000 connections" 1000 "$app/" bench/lua/mixed.lua
+rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$app_pid/status")
+total=$(curl -sf "$app/logs?per_page=1" | python3 -c 'import sys,json; print(json.load(sys.stdin)["total"])')
+
+pct() { python3 -c "print(f'{100*$1/$2:.0f} %')"; }
+echo
+echo "GET /health vs bare hyper:        $(pct "$health" "$base")"
+echo "GET /api/v1/users vs bare hyper:  $(pct "$users" "$base")"
+echo "GET /status vs bare hyper:        $(pct "$status" "$base")"
+echo "durable writes/s (POST /update):  $writes  (audit log rows now: $total)"
+echo "app peak RSS:                     $((rss_kb / 1024)) MB"
+
+if [ "${FASTAPI:-0}" = 1 ]; then
+  python3 -c 'import fastapi, uvicorn' 2>/dev/null || python3 -m pip install -q fastapi uvicorn
+  fa_port=$(free_port)
+  (cd bench/fastapi && DB_PATH="$work/seed.db" python3 -m uvicorn app:app --port "$fa_port" --log-level warning) & pids+=($!)
+  wait_http "http://127.0.0.1:$fa_port/health"
+  echo
+  run "FastAPI+SQLite: POST /update" 64 "http://127.0.0.1:$fa_port/update" bench/lua/update.lua; fa=$rps
+  echo "durable writes: cloudcomp-app is $(python3 -c "print(f'{$writes/$fa:.0f}')")x the seed's FastAPI design"
+fi
