@@ -6,7 +6,6 @@
 //! | data | pk | sk |
 //! |---|---|---|
 //! | seed-000 account | `ACCOUNT` | username |
-//! | shared state | `STATE` | `STATE` (also holds `seq`, the newest audit entry it reflects) |
 //! | audit entry | `LOG` | seq |
 //! | id counter | `SEQ` | `log` / `person` / `item` |
 //! | person | `PERSON` | id |
@@ -14,10 +13,11 @@
 //! | login user | `USER` | username |
 //! | item | `ITEM#<owner>` | id |
 //!
-//! Uniqueness is enforced with conditional writes. A state update takes the next audit
-//! sequence number from an atomic counter, then writes the state and its audit entry in one
-//! transaction guarded by `seq < next`; if a later update already reached the state, the
-//! entry joins the log alone. No update ever retries or overwrites a newer state. Every read is strongly consistent,
+//! Uniqueness is enforced with conditional writes; a person and the claim on their email
+//! are one transaction. The shared state *is* the newest audit entry: an update takes the
+//! next sequence number from an atomic counter and writes one item, so the state and its
+//! log can never disagree, concurrent updates never conflict or retry, and the update with
+//! the highest sequence number is the state. Every read is strongly consistent,
 //! so a write through one instance is seen by the next request on any other.
 
 use std::collections::HashMap;
@@ -28,7 +28,7 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::AttributeValue as Av;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, Put, ReturnValue, ScalarAttributeType,
-    TransactWriteItem, Update,
+    TransactWriteItem,
 };
 
 use super::{AuditEntry, AuditPage, AuthUser, Item, ItemPatch, Person, SharedState, Store, StoreError, StoreResult};
@@ -256,11 +256,23 @@ impl Store for DynamoStore {
     }
 
     async fn shared_state(&self) -> StoreResult<SharedState> {
-        Ok(match self.get("STATE", "STATE").await? {
-            Some(state) => SharedState {
-                counter: number(&state, "counter")?,
-                message: text(&state, "message")?,
-                updated_at: optional_text(&state, "updated_at"),
+        let newest = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s("LOG"))
+            .scan_index_forward(false)
+            .limit(1)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::backend)?;
+        Ok(match newest.items().first() {
+            Some(entry) => SharedState {
+                counter: number(entry, "counter")?,
+                message: text(entry, "message")?,
+                updated_at: Some(text(entry, "timestamp")?),
             },
             None => SharedState { counter: 0, message: "Initial state".into(), updated_at: None },
         })
@@ -276,30 +288,7 @@ impl Store for DynamoStore {
             ("message", s(message)),
             ("timestamp", s(at)),
         ]);
-        let update = Update::builder()
-            .table_name(&self.table)
-            .key("pk", s("STATE"))
-            .key("sk", s("STATE"))
-            .update_expression("SET #c = :c, #m = :m, #t = :t, #s = :seq")
-            .condition_expression("attribute_not_exists(#s) OR #s < :seq")
-            .expression_attribute_names("#c", "counter")
-            .expression_attribute_names("#m", "message")
-            .expression_attribute_names("#t", "updated_at")
-            .expression_attribute_names("#s", "seq")
-            .expression_attribute_values(":c", n(counter))
-            .expression_attribute_values(":m", s(message))
-            .expression_attribute_values(":t", s(at))
-            .expression_attribute_values(":seq", n(seq))
-            .build()
-            .map_err(StoreError::backend)?;
-        let both = vec![
-            TransactWriteItem::builder().update(update).build(),
-            self.put(entry.clone(), "attribute_not_exists(pk)")?,
-        ];
-        if !self.transact(both).await? {
-            // A later update (higher seq) is already the state: this one only joins the log.
-            self.put_new(entry, "audit entry exists").await?;
-        }
+        self.put_new(entry, "audit entry exists").await?;
         Ok(SharedState { counter, message: message.to_string(), updated_at: Some(at.to_string()) })
     }
 

@@ -8,6 +8,7 @@
 //! - users with argon2 password hashes, and their items (seed 003, `/auth`, `/items`).
 
 mod dynamo;
+mod generation;
 mod sqlite;
 
 pub use dynamo::DynamoStore;

@@ -4,11 +4,13 @@
 //! 2. Writes go to a single writer thread, which takes every write queued since its last
 //!    commit, runs each in its own savepoint (one failing write does not undo the others) and
 //!    commits them as one transaction: group commit.
-//! 3. `synchronous=FULL`: the WAL is fsynced at every commit, and a write is acknowledged
+//! 3. After each commit the writer bumps the shared [`Generation`]; the hot lists (accounts,
+//!    people, the shared state) are cached per generation, so repeated reads skip SQLite.
+//! 4. `synchronous=FULL`: the WAL is fsynced at every commit, and a write is acknowledged
 //!    only after its commit returned, so every acknowledged write survives a crash or power loss.
 
 use std::path::Path;
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::thread;
 
 use async_trait::async_trait;
@@ -17,6 +19,7 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, TransactionBehavio
 use rusqlite_migration::{M, Migrations};
 use tokio::sync::oneshot;
 
+use super::generation::{Cached, Generation};
 use super::{AuditEntry, AuditPage, AuthUser, Item, ItemPatch, Person, SharedState, Store, StoreError, StoreResult};
 
 /// Schema versions, applied in order and recorded in `PRAGMA user_version`.
@@ -38,6 +41,10 @@ type WriteJob = Box<dyn FnOnce(Result<&Connection, &rusqlite::Error>) -> Ack + S
 pub struct SqliteStore {
     readers: r2d2::Pool<SqliteConnectionManager>,
     writer: mpsc::Sender<WriteJob>,
+    generation: Arc<Generation>,
+    accounts: Cached<Vec<String>>,
+    people: Cached<Vec<Person>>,
+    state: Cached<SharedState>,
 }
 
 impl SqliteStore {
@@ -55,9 +62,27 @@ impl SqliteStore {
         });
         let readers = r2d2::Pool::builder().max_size(reader_pool_size()).min_idle(Some(1)).build(manager)?;
 
+        let generation = Arc::new(Generation::open(path)?);
         let (writer, jobs) = mpsc::channel::<WriteJob>();
-        thread::Builder::new().name("sqlite-writer".into()).spawn(move || drain_writes(conn, jobs))?;
-        Ok(SqliteStore { readers, writer })
+        let bumps = generation.clone();
+        thread::Builder::new().name("sqlite-writer".into()).spawn(move || drain_writes(conn, jobs, &bumps))?;
+        Ok(SqliteStore {
+            readers,
+            writer,
+            generation,
+            accounts: Cached::default(),
+            people: Cached::default(),
+            state: Cached::default(),
+        })
+    }
+
+    /// Like [`Self::read`], through a cache that holds until the next committed write.
+    fn read_cached<T: Clone>(
+        &self,
+        cache: &Cached<T>,
+        query: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> StoreResult<T> {
+        cache.get_or_read(self.generation.current(), || self.read(query))
     }
 
     /// Runs a read on a pooled connection. Reads are short indexed look-ups, so they run on
@@ -103,7 +128,7 @@ fn reader_pool_size() -> u32 {
 }
 
 /// The writer thread: batch, commit, acknowledge, until every sender is gone.
-fn drain_writes(conn: Connection, jobs: mpsc::Receiver<WriteJob>) {
+fn drain_writes(conn: Connection, jobs: mpsc::Receiver<WriteJob>, generation: &Generation) {
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -120,6 +145,8 @@ fn drain_writes(conn: Connection, jobs: mpsc::Receiver<WriteJob>) {
         let commit = conn.execute_batch("COMMIT");
         if commit.is_err() {
             let _ = conn.execute_batch("ROLLBACK");
+        } else {
+            generation.bump();
         }
         let error = commit.err();
         acks.into_iter().for_each(|ack| ack(error.as_ref()));
@@ -177,14 +204,14 @@ impl Store for SqliteStore {
     }
 
     async fn list_accounts(&self) -> StoreResult<Vec<String>> {
-        self.read(|c| {
+        self.read_cached(&self.accounts, |c| {
             let mut stmt = c.prepare_cached("SELECT username FROM accounts ORDER BY username")?;
             stmt.query_map([], |r| r.get(0))?.collect()
         })
     }
 
     async fn shared_state(&self) -> StoreResult<SharedState> {
-        self.read(|c| {
+        self.read_cached(&self.state, |c| {
             c.prepare_cached("SELECT counter, message, updated_at FROM shared_state WHERE id = 1")?
                 .query_row([], |r| Ok(SharedState { counter: r.get(0)?, message: r.get(1)?, updated_at: r.get(2)? }))
         })
@@ -235,7 +262,7 @@ impl Store for SqliteStore {
     }
 
     async fn list_people(&self) -> StoreResult<Vec<Person>> {
-        self.read(|c| {
+        self.read_cached(&self.people, |c| {
             let mut stmt = c.prepare_cached("SELECT id, name, email FROM people ORDER BY id")?;
             stmt.query_map([], person_from_row)?.collect()
         })
