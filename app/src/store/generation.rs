@@ -78,10 +78,10 @@ impl<T: Clone> Cached<T> {
     /// Read `generation` *before* calling: a change committed after that makes the cached
     /// value look older than it is (re-read next time), never newer.
     pub fn get_or_read<E>(&self, generation: u64, read: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
-        if let Some((at, value)) = &*self.slot.read().unwrap_or_else(|e| e.into_inner()) {
-            if *at == generation {
-                return Ok(value.clone());
-            }
+        if let Some((at, value)) = &*self.slot.read().unwrap_or_else(|e| e.into_inner())
+            && *at == generation
+        {
+            return Ok(value.clone());
         }
         let value = read()?;
         let mut slot = self.slot.write().unwrap_or_else(|e| e.into_inner());
