@@ -22,6 +22,10 @@ pub struct Config {
     #[arg(long, env = "CLOUDCOMP_LISTEN", default_value = "0.0.0.0:8080")]
     pub listen: SocketAddr,
 
+    /// Port to listen on; overrides the port of `--listen`.
+    #[arg(long, env = "CLOUDCOMP_PORT")]
+    pub port: Option<u16>,
+
     /// Storage backend.
     #[arg(long, env = "CLOUDCOMP_STORE", value_enum, default_value = "sqlite")]
     pub store: StoreKind,
@@ -73,4 +77,28 @@ pub struct Config {
     /// AWS endpoint override, e.g. a moto_server URL (`AWS_ENDPOINT_URL` works too).
     #[arg(long, env = "CLOUDCOMP_AWS_ENDPOINT")]
     pub aws_endpoint: Option<String>,
+}
+
+impl Config {
+    /// The address to bind: `--listen`, with its port replaced by `--port` when given.
+    pub fn listen_addr(&self) -> SocketAddr {
+        let mut addr = self.listen;
+        if let Some(port) = self.port {
+            addr.set_port(port);
+        }
+        addr
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn port_overrides_the_listen_port() {
+        let config = Config::parse_from(["cloudcomp-app", "--listen", "127.0.0.1:8080", "--port", "9000"]);
+        assert_eq!(config.listen_addr().to_string(), "127.0.0.1:9000");
+        let config = Config::parse_from(["cloudcomp-app"]);
+        assert_eq!(config.listen_addr().to_string(), "0.0.0.0:8080");
+    }
 }

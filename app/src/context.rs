@@ -3,7 +3,10 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use axum::body::Bytes;
+
 use crate::auth::Tokens;
+use crate::cache::Cached;
 use crate::ratelimit::RateLimits;
 use crate::store::Store;
 
@@ -23,4 +26,15 @@ pub struct AppContext {
     pub trust_forwarded_for: bool,
     /// When the server started, for `uptime`.
     pub started: Instant,
+    /// Serialized bodies of the hot list endpoints, valid until the store changes.
+    pub responses: ResponseCache,
+}
+
+/// Serialized response bodies, keyed by the store's change token.
+#[derive(Default)]
+pub struct ResponseCache {
+    /// `GET /api/v1/users`: the JSON list, or `None` for 204.
+    pub accounts: Cached<Option<Bytes>>,
+    /// `GET /users`: the JSON list.
+    pub people: Cached<Bytes>,
 }

@@ -14,16 +14,17 @@
 //!    lets in-flight requests finish.
 
 pub mod auth;
+pub mod cache;
 pub mod config;
 pub mod context;
 pub mod error;
 pub mod extract;
 pub mod ratelimit;
 pub mod routes;
+mod server;
 pub mod store;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -35,7 +36,7 @@ pub use routes::app;
 
 use crate::auth::{DEMO_USER, Tokens};
 use crate::config::{Config, StoreKind};
-use crate::context::AppContext;
+use crate::context::{AppContext, ResponseCache};
 use crate::ratelimit::{Limit, RateLimits};
 use crate::store::{AuthUser, DynamoStore, SqliteStore, Store};
 
@@ -75,6 +76,7 @@ pub async fn build_context(config: &Config) -> anyhow::Result<Arc<AppContext>> {
         },
         trust_forwarded_for: config.trust_forwarded_for,
         started: Instant::now(),
+        responses: ResponseCache::default(),
     }))
 }
 
@@ -108,6 +110,5 @@ pub async fn serve(
     ctx: Arc<AppContext>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let service = app(ctx).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, service).with_graceful_shutdown(shutdown).await
+    server::serve_router(listener, app(ctx), shutdown).await
 }

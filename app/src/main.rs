@@ -1,5 +1,15 @@
 //! The `cloudcomp-app` binary: read the configuration, start serving, stop on SIGTERM/SIGINT.
 
+/// jemalloc keeps memory flat under many connections: freed pages go back to the OS at
+/// once (no decay delay) and one arena per core limits fragmentation across threads.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// jemalloc's compile-time configuration (read before `main`), see `man jemalloc`.
+#[allow(non_upper_case_globals)]
+#[unsafe(export_name = "_rjem_malloc_conf")]
+pub static malloc_conf: &[u8] = b"narenas:2,dirty_decay_ms:0,muzzy_decay_ms:0,background_thread:false\0";
+
 use std::io::IsTerminal;
 
 use clap::Parser;
@@ -15,7 +25,7 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let config = Config::parse();
     let ctx = cloudcomp_app::build_context(&config).await?;
-    let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    let listener = tokio::net::TcpListener::bind(config.listen_addr()).await?;
     tracing::info!(
         listen = %listener.local_addr()?,
         store = ?config.store,

@@ -140,6 +140,21 @@ async fn processes_sharing_one_sqlite_file_see_each_others_writes() {
     let db = dir.path().join("shared.db");
     let (a, b) = (AppProcess::start(&db), AppProcess::start(&db));
     let client = reqwest::Client::new();
+    // B reads (and caches) the empty lists first; A's writes must still show through B.
+    let before: Value = client.get(format!("{}/users", b.base)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(before, json!([]));
+    assert_eq!(client.get(format!("{}/api/v1/users", b.base)).send().await.unwrap().status(), 204);
+    let status: Value = client.get(format!("{}/status", b.base)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(status["counter"], 0);
+
+    let account = json!({"username": "shared", "password": "5baa61e4c9b93f3f0682250b6cf8331b7ee68fd8"});
+    assert_eq!(client.post(format!("{}/api/v1/users", a.base)).json(&account).send().await.unwrap().status(), 201);
+    let accounts: Value = client.get(format!("{}/api/v1/users", b.base)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(accounts, json!(["shared"]));
+    assert_eq!(update(&client, &a.base, 5).await.unwrap().status(), 200);
+    let status: Value = client.get(format!("{}/status", b.base)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(status["counter"], 5);
+
     let person = json!({"name": "Mario Rossi", "email": "m.rossi@satispay.it"});
     assert_eq!(client.post(format!("{}/user", a.base)).json(&person).send().await.unwrap().status(), 201);
     let people: Value = client.get(format!("{}/users", b.base)).send().await.unwrap().json().await.unwrap();
@@ -156,7 +171,7 @@ async fn processes_sharing_one_sqlite_file_see_each_others_writes() {
         assert_eq!(write.await.unwrap(), 200);
     }
     let logs: Value = client.get(format!("{}/logs", a.base)).send().await.unwrap().json().await.unwrap();
-    assert_eq!(logs["total"], 100);
+    assert_eq!(logs["total"], 101);
 }
 
 #[tokio::test]

@@ -9,8 +9,10 @@
 
 use std::sync::Arc;
 
+use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
 use axum::{Json, Router};
@@ -65,7 +67,9 @@ async fn remove(State(ctx): State<Arc<AppContext>>, Path(username): Path<String>
 }
 
 async fn list(State(ctx): State<Arc<AppContext>>) -> Result<Response, ApiError> {
-    usernames(ctx.store.as_ref()).await
+    let body =
+        ctx.responses.accounts.get_or_load(ctx.store.change_token(), || usernames_json(ctx.store.as_ref())).await?;
+    Ok(list_response(body))
 }
 
 async fn list_dynamo(State(ctx): State<Arc<AppContext>>) -> Result<Response, ApiError> {
@@ -74,16 +78,24 @@ async fn list_dynamo(State(ctx): State<Arc<AppContext>>) -> Result<Response, Api
             "no DynamoDB table is configured (set CLOUDCOMP_TABLE, or run with --store dynamodb)".into(),
         ));
     };
-    usernames(dynamo.as_ref()).await
+    Ok(list_response(usernames_json(dynamo.as_ref()).await?))
 }
 
-/// 200 with the usernames as a JSON array, or 204 when there are none.
-async fn usernames(store: &dyn Store) -> Result<Response, ApiError> {
+/// The usernames as a JSON array, or `None` when there are none.
+async fn usernames_json(store: &dyn Store) -> Result<Option<Bytes>, ApiError> {
     let names = store.list_accounts().await?;
     if names.is_empty() {
-        return Ok(StatusCode::NO_CONTENT.into_response());
+        return Ok(None);
     }
-    Ok(Json(names).into_response())
+    Ok(Some(serde_json::to_vec(&names).map_err(|e| ApiError::Internal(e.into()))?.into()))
+}
+
+/// 200 with the JSON list, or 204 when it is empty.
+fn list_response(body: Option<Bytes>) -> Response {
+    match body {
+        Some(json) => ([(CONTENT_TYPE, "application/json")], json).into_response(),
+        None => StatusCode::NO_CONTENT.into_response(),
+    }
 }
 
 /// Whether `s` is a SHA-1 digest written as 40 hexadecimal digits.

@@ -6,8 +6,11 @@
 
 use std::sync::Arc;
 
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use email_address::EmailAddress;
@@ -28,8 +31,16 @@ struct NewPerson {
     email: Option<String>,
 }
 
-async fn list(State(ctx): State<Arc<AppContext>>) -> Result<Json<Vec<Person>>, ApiError> {
-    Ok(Json(ctx.store.list_people().await?))
+async fn list(State(ctx): State<Arc<AppContext>>) -> Result<Response, ApiError> {
+    let body = ctx
+        .responses
+        .people
+        .get_or_load(ctx.store.change_token(), || async {
+            let people = ctx.store.list_people().await?;
+            serde_json::to_vec(&people).map(Bytes::from).map_err(|e| ApiError::Internal(e.into()))
+        })
+        .await?;
+    Ok(([(CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 async fn add(

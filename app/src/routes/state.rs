@@ -11,7 +11,7 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
@@ -35,15 +35,28 @@ fn now_rfc3339() -> String {
     OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default()
 }
 
-async fn status(State(ctx): State<Arc<AppContext>>) -> Result<Json<Value>, ApiError> {
+/// The body of `GET /status`.
+#[derive(Serialize)]
+struct Status {
+    counter: i64,
+    message: String,
+    /// Now, RFC 3339 UTC.
+    timestamp: String,
+    /// Seconds since the server started, to the millisecond.
+    uptime: f64,
+    /// When the state last changed (`null` if never).
+    updated_at: Option<String>,
+}
+
+async fn status(State(ctx): State<Arc<AppContext>>) -> Result<Json<Status>, ApiError> {
     let state = ctx.store.shared_state().await?;
-    Ok(Json(json!({
-        "counter": state.counter,
-        "message": state.message,
-        "timestamp": now_rfc3339(),
-        "uptime": (ctx.started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
-        "updated_at": state.updated_at,
-    })))
+    Ok(Json(Status {
+        counter: state.counter,
+        message: state.message,
+        timestamp: now_rfc3339(),
+        uptime: (ctx.started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
+        updated_at: state.updated_at,
+    }))
 }
 
 /// Proof that the request carried the configured `API-Key` header.

@@ -9,7 +9,6 @@
 
 use std::fs::OpenOptions;
 use std::path::Path;
-use std::sync::RwLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use memmap2::MmapMut;
@@ -60,38 +59,6 @@ impl Generation {
     }
 }
 
-/// One cached query result, valid while the generation it was read at is current.
-pub struct Cached<T> {
-    slot: RwLock<Option<(u64, T)>>,
-}
-
-impl<T: Clone> Default for Cached<T> {
-    fn default() -> Self {
-        Cached { slot: RwLock::new(None) }
-    }
-}
-
-impl<T: Clone> Cached<T> {
-    /// The value for `generation`: the cached one if it was read at that generation, else
-    /// a fresh `read()`, remembered unless a newer one was stored meanwhile.
-    ///
-    /// Read `generation` *before* calling: a change committed after that makes the cached
-    /// value look older than it is (re-read next time), never newer.
-    pub fn get_or_read<E>(&self, generation: u64, read: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
-        if let Some((at, value)) = &*self.slot.read().unwrap_or_else(|e| e.into_inner())
-            && *at == generation
-        {
-            return Ok(value.clone());
-        }
-        let value = read()?;
-        let mut slot = self.slot.write().unwrap_or_else(|e| e.into_inner());
-        if slot.as_ref().is_none_or(|(at, _)| *at < generation) {
-            *slot = Some((generation, value.clone()));
-        }
-        Ok(value)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,21 +72,5 @@ mod tests {
         let before = a.current();
         b.bump();
         assert_eq!(a.current(), before + 1);
-    }
-
-    #[test]
-    fn a_cached_value_is_reused_only_at_its_generation() {
-        let cache = Cached::<u32>::default();
-        let mut reads = 0;
-        let mut read = |v| {
-            reads += 1;
-            Ok::<_, ()>(v)
-        };
-        assert_eq!(cache.get_or_read(1, || read(10)), Ok(10));
-        assert_eq!(cache.get_or_read(1, || read(11)), Ok(10));
-        assert_eq!(cache.get_or_read(2, || read(12)), Ok(12));
-        assert_eq!(cache.get_or_read(1, || read(13)), Ok(13), "an older generation is read, not served");
-        assert_eq!(cache.get_or_read(2, || read(14)), Ok(12), "and does not replace the newer value");
-        assert_eq!(reads, 3);
     }
 }

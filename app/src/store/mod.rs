@@ -119,6 +119,12 @@ pub struct ItemPatch {
 /// Everything the routes need from storage.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
+    /// A value that changes whenever the stored data may have changed, if the store can
+    /// tell cheaply; `None` (the default) means it cannot, and nothing derived is cached.
+    fn change_token(&self) -> Option<u64> {
+        None
+    }
+
     /// Adds a seed-000 account; `Conflict` if the username is taken.
     async fn add_account(&self, username: &str, password_sha1: &str) -> StoreResult<()>;
     /// Removes a seed-000 account; `NotFound` if there is none.

@@ -4,8 +4,9 @@
 //! 2. Writes go to a single writer thread, which takes every write queued since its last
 //!    commit, runs each in its own savepoint (one failing write does not undo the others) and
 //!    commits them as one transaction: group commit.
-//! 3. After each commit the writer bumps the shared [`Generation`]; the hot lists (accounts,
-//!    people, the shared state) are cached per generation, so repeated reads skip SQLite.
+//! 3. After each commit the writer bumps the shared [`Generation`], the store's change
+//!    token: the shared state and the hot list responses are cached per generation, so
+//!    repeated reads skip SQLite.
 //! 4. `synchronous=FULL`: the WAL is fsynced at every commit, and a write is acknowledged
 //!    only after its commit returned, so every acknowledged write survives a crash or power loss.
 
@@ -19,14 +20,19 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, TransactionBehavio
 use rusqlite_migration::{M, Migrations};
 use tokio::sync::oneshot;
 
-use super::generation::{Cached, Generation};
+use super::generation::Generation;
 use super::{AuditEntry, AuditPage, AuthUser, Item, ItemPatch, Person, SharedState, Store, StoreError, StoreResult};
+use crate::cache::Cached;
 
 /// Schema versions, applied in order and recorded in `PRAGMA user_version`.
 const MIGRATIONS: &[M<'static>] = &[M::up(include_str!("sqlite_schema_v1.sql"))];
 
 /// Most writes folded into one commit.
 const MAX_BATCH: usize = 512;
+
+/// Page cache of each read connection, in KiB as SQLite's negative `cache_size` says: hot
+/// data is served from the generation cache and the OS page cache, so a small one will do.
+const READER_CACHE_KIB: i64 = -512;
 
 /// How long a connection waits for another process's lock before giving up.
 const BUSY_TIMEOUT_MS: u32 = 10_000;
@@ -42,8 +48,6 @@ pub struct SqliteStore {
     readers: r2d2::Pool<SqliteConnectionManager>,
     writer: mpsc::Sender<WriteJob>,
     generation: Arc<Generation>,
-    accounts: Cached<Vec<String>>,
-    people: Cached<Vec<Person>>,
     state: Cached<SharedState>,
 }
 
@@ -58,6 +62,7 @@ impl SqliteStore {
 
         let manager = SqliteConnectionManager::file(path).with_init(|c| {
             configure(c)?;
+            c.pragma_update(None, "cache_size", READER_CACHE_KIB)?;
             c.pragma_update(None, "query_only", true)
         });
         let readers = r2d2::Pool::builder().max_size(reader_pool_size()).min_idle(Some(1)).build(manager)?;
@@ -66,23 +71,7 @@ impl SqliteStore {
         let (writer, jobs) = mpsc::channel::<WriteJob>();
         let bumps = generation.clone();
         thread::Builder::new().name("sqlite-writer".into()).spawn(move || drain_writes(conn, jobs, &bumps))?;
-        Ok(SqliteStore {
-            readers,
-            writer,
-            generation,
-            accounts: Cached::default(),
-            people: Cached::default(),
-            state: Cached::default(),
-        })
-    }
-
-    /// Like [`Self::read`], through a cache that holds until the next committed write.
-    fn read_cached<T: Clone>(
-        &self,
-        cache: &Cached<T>,
-        query: impl FnOnce(&Connection) -> rusqlite::Result<T>,
-    ) -> StoreResult<T> {
-        cache.get_or_read(self.generation.current(), || self.read(query))
+        Ok(SqliteStore { readers, writer, generation, state: Cached::default() })
     }
 
     /// Runs a read on a pooled connection. Reads are short indexed look-ups, so they run on
@@ -122,9 +111,11 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "foreign_keys", true)
 }
 
+/// Reads run inline on the runtime's worker threads (one per core), so one connection per
+/// core, plus one for a blocking caller, is all the pool ever lends out at once.
 fn reader_pool_size() -> u32 {
     let cores = thread::available_parallelism().map_or(2, usize::from);
-    u32::try_from(cores * 2 + 2).unwrap_or(8)
+    u32::try_from(cores + 1).unwrap_or(4)
 }
 
 /// The writer thread: batch, commit, acknowledge, until every sender is gone.
@@ -180,6 +171,10 @@ fn person_from_row(row: &Row<'_>) -> rusqlite::Result<Person> {
 
 #[async_trait]
 impl Store for SqliteStore {
+    fn change_token(&self) -> Option<u64> {
+        Some(self.generation.current())
+    }
+
     async fn add_account(&self, username: &str, password_sha1: &str) -> StoreResult<()> {
         let (username, password) = (username.to_owned(), password_sha1.to_owned());
         self.write(move |c| {
@@ -204,17 +199,24 @@ impl Store for SqliteStore {
     }
 
     async fn list_accounts(&self) -> StoreResult<Vec<String>> {
-        self.read_cached(&self.accounts, |c| {
+        self.read(|c| {
             let mut stmt = c.prepare_cached("SELECT username FROM accounts ORDER BY username")?;
             stmt.query_map([], |r| r.get(0))?.collect()
         })
     }
 
     async fn shared_state(&self) -> StoreResult<SharedState> {
-        self.read_cached(&self.state, |c| {
-            c.prepare_cached("SELECT counter, message, updated_at FROM shared_state WHERE id = 1")?
-                .query_row([], |r| Ok(SharedState { counter: r.get(0)?, message: r.get(1)?, updated_at: r.get(2)? }))
-        })
+        let token = self.change_token();
+        self.state
+            .get_or_load(token, || async {
+                self.read(|c| {
+                    c.prepare_cached("SELECT counter, message, updated_at FROM shared_state WHERE id = 1")?
+                        .query_row([], |r| {
+                            Ok(SharedState { counter: r.get(0)?, message: r.get(1)?, updated_at: r.get(2)? })
+                        })
+                })
+            })
+            .await
     }
 
     async fn update_shared_state(&self, counter: i64, message: &str, at: &str) -> StoreResult<SharedState> {
@@ -262,7 +264,7 @@ impl Store for SqliteStore {
     }
 
     async fn list_people(&self) -> StoreResult<Vec<Person>> {
-        self.read_cached(&self.people, |c| {
+        self.read(|c| {
             let mut stmt = c.prepare_cached("SELECT id, name, email FROM people ORDER BY id")?;
             stmt.query_map([], person_from_row)?.collect()
         })
