@@ -53,11 +53,13 @@ run "app: GET /api/v1/users (100 users)" 64 "$app/api/v1/users"; users=$rps
 run "app: GET /status" 64 "$app/status"; status=$rps
 run "app: POST /update (durable)" 64 "$app/update" bench/lua/update.lua; writes=$rps
 run "app: mixed r/w, 1000 connections" 1000 "$app/" bench/lua/mixed.lua
+run "bare hyper: GET / (again)" 64 "$hello/"; base=$(python3 -c "print(($base + $rps) / 2)")
 rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$app_pid/status")
 total=$(curl -sf "$app/logs?per_page=1" | python3 -c 'import sys,json; print(json.load(sys.stdin)["total"])')
 
 pct() { python3 -c "print(f'{100*$1/$2:.0f} %')"; }
 echo
+echo "bare hyper baseline (mean of two runs): $base req/s"
 echo "GET /health vs bare hyper:        $(pct "$health" "$base")"
 echo "GET /api/v1/users vs bare hyper:  $(pct "$users" "$base")"
 echo "GET /status vs bare hyper:        $(pct "$status" "$base")"
@@ -67,9 +69,10 @@ echo "app peak RSS:                     $((rss_kb / 1024)) MB"
 if [ "${FASTAPI:-0}" = 1 ]; then
   python3 -c 'import fastapi, uvicorn' 2>/dev/null || python3 -m pip install -q fastapi uvicorn
   fa_port=$(free_port)
-  (cd bench/fastapi && DB_PATH="$work/seed.db" python3 -m uvicorn app:app --port "$fa_port" --log-level warning) & pids+=($!)
+  (cd bench/fastapi && DB_PATH="$work/seed.db" python3 -m uvicorn app:app --port "$fa_port" --log-level warning 2>"$work/fastapi.log") & pids+=($!)
   wait_http "http://127.0.0.1:$fa_port/health"
   echo
   run "FastAPI+SQLite: POST /update" 64 "http://127.0.0.1:$fa_port/update" bench/lua/update.lua; fa=$rps
+  echo "FastAPI errors logged: $(grep -c 'database is locked' "$work/fastapi.log" || true) x 'database is locked'"
   echo "durable writes: cloudcomp-app is $(python3 -c "print(f'{$writes/$fa:.0f}')")x the seed's FastAPI design"
 fi
