@@ -1,5 +1,7 @@
 //! Command-line definitions only: what the user can type, parsed by clap.
 //! Behaviour lives in the library modules that `main.rs` dispatches to.
+//!
+//! Exit codes: 0 success; 1 failure; 2 bad input (usage error or invalid stack file).
 
 use std::path::PathBuf;
 
@@ -33,6 +35,14 @@ pub enum Command {
     ///
     /// Example: `cloudcomp destroy -f stacks/default.yaml`
     Destroy(StackArgs),
+    /// Check a stack file and print it with every default filled in.
+    ///
+    /// Example: `cloudcomp validate -f stacks/default.yaml`
+    Validate(StackArgs),
+    /// Print the JSON Schema of stack files (point your editor's YAML support at it).
+    ///
+    /// Example: `cloudcomp schema > stack.schema.json`
+    Schema,
 }
 
 /// Options shared by every stack command.

@@ -1,0 +1,211 @@
+//! The stack file: YAML → typed [`Stack`] with defaults → validated. Pure: no AWS types, no
+//! tokio. Every problem is reported with the file, line and column, and how to fix it.
+//!
+//! 1. [`serde_yaml`] parses the text into the types of [`model`]; syntax errors, wrong
+//!    types and unknown keys come back with their position.
+//! 2. [`validate`] checks the rules between fields (subnets inside the VPC, min ≤ max, …).
+//! 3. [`locate`] maps each broken rule's field path back to a line and column.
+
+mod locate;
+mod model;
+mod validate;
+mod values;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+pub use model::{App, HealthCheck, Instances, Network, ScaleIn, ScaleOut, Scaling, Stack, StoreKind};
+pub use values::{Cidr, Seconds};
+
+/// One problem in a stack file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it, when we can tell.
+    pub fix: Option<String>,
+}
+
+/// Why a stack file could not be used. Displayed as `file:line:column: message` lines.
+#[derive(Debug, thiserror::Error)]
+pub enum StackError {
+    /// The file could not be read.
+    #[error("{}: cannot read the stack file: {source}", file.display())]
+    Unreadable {
+        /// The stack file.
+        file: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file was read but is not a valid stack.
+    #[error("{}", Problems(file, problems))]
+    Invalid {
+        /// The stack file.
+        file: PathBuf,
+        /// Every problem found, in file order.
+        problems: Vec<Problem>,
+    },
+}
+
+struct Problems<'a>(&'a Path, &'a [Problem]);
+
+impl fmt::Display for Problems<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, p) in self.1.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{}:{}:{}: {}", self.0.display(), p.line, p.column, p.message)?;
+            if let Some(fix) = &p.fix {
+                write!(f, "\n  fix: {fix}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reads, parses and validates the stack file at `file`.
+pub fn load(file: &Path) -> Result<Stack, StackError> {
+    let text =
+        std::fs::read_to_string(file).map_err(|source| StackError::Unreadable { file: file.to_path_buf(), source })?;
+    parse(&text).map_err(|problems| StackError::Invalid { file: file.to_path_buf(), problems })
+}
+
+/// Parses and validates stack text; every problem found on failure.
+pub fn parse(text: &str) -> Result<Stack, Vec<Problem>> {
+    let stack: Stack = serde_yaml::from_str(text).map_err(|e| vec![from_serde(&e)])?;
+    let mut problems: Vec<Problem> = validate::validate(&stack)
+        .into_iter()
+        .map(|invalid| {
+            let (line, column) = locate::locate(text, &invalid.path);
+            Problem { line, column, message: invalid.message, fix: Some(invalid.fix) }
+        })
+        .collect();
+    problems.sort_by_key(|p| (p.line, p.column));
+    if problems.is_empty() { Ok(stack) } else { Err(problems) }
+}
+
+fn from_serde(err: &serde_yaml::Error) -> Problem {
+    let (line, column) = err.location().map_or((1, 1), |l| (l.line(), l.column()));
+    let text = err.to_string();
+    let message = match text.rsplit_once(" at line ") {
+        Some((message, _)) => message.to_string(),
+        None => text,
+    };
+    let fix = if message.contains("unknown field") {
+        Some("remove the key or correct its spelling; `cloudcomp schema` lists every key".to_string())
+    } else if message.contains("missing field `name`") {
+        Some("add `name: <stack name>` at the top".to_string())
+    } else {
+        None
+    };
+    let message = if message.is_empty() { "the file is empty".to_string() } else { message };
+    Problem { line, column, message, fix }
+}
+
+/// The JSON Schema of the stack file, for editors and `cloudcomp schema`.
+pub fn json_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(Stack)).expect("a schema is plain JSON")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DEFAULT: &str = include_str!("../../stacks/default.yaml");
+
+    /// Parses `text` and returns its single problem.
+    fn problem(text: &str) -> Problem {
+        let problems = parse(text).expect_err("the stack should be refused");
+        assert_eq!(problems.len(), 1, "expected one problem, got {problems:#?}");
+        problems.into_iter().next().unwrap()
+    }
+
+    #[test]
+    fn the_shipped_stacks_are_valid() {
+        let stack = parse(DEFAULT).unwrap();
+        assert_eq!((stack.scaling.min, stack.scaling.max, stack.scaling.desired()), (2, 5, 2));
+        assert_eq!(stack.scaling.scale_out.requests_above, 10);
+        assert_eq!(stack.app.store, StoreKind::Dynamodb);
+        let single = parse(include_str!("../../stacks/examples/single-sqlite.yaml")).unwrap();
+        assert_eq!(single.network.allow_from.len(), 1);
+    }
+
+    #[test]
+    fn a_minimal_stack_takes_every_default() {
+        let stack = parse("name: tiny\n").unwrap();
+        assert_eq!(stack.network, Network::default());
+        assert_eq!(stack.health_check.path, "/health");
+        assert_eq!(stack.region, "us-east-1");
+    }
+
+    #[test]
+    fn each_rule_names_its_line_and_column() {
+        let cases: &[(&str, usize, usize, &str)] = &[
+            ("name: demo\nnetwrk: {}\n", 2, 1, "unknown field `netwrk`"),
+            ("region: us-east-1\n", 1, 1, "missing field `name`"),
+            ("name: demo\nscaling:\n  min: two\n", 3, 8, "invalid type"),
+            ("name: demo\nnetwork:\n  vpc_cidr: 10.0.0.5/16\n", 3, 3, "host bits"),
+            ("name: Demo\n", 1, 7, "not usable"),
+            ("name: demo\nregion: mars\n", 2, 9, "not an AWS region"),
+            (
+                "name: demo\nnetwork:\n  vpc_cidr: 10.0.0.0/8\n  public_subnets: [10.0.1.0/24, 10.0.2.0/24]\n",
+                3,
+                13,
+                "/16 to /28",
+            ),
+            ("name: demo\nnetwork:\n  public_subnets: [10.0.1.0/24]\n", 3, 3, "at least 2 availability zones"),
+            ("name: demo\nnetwork:\n  public_subnets: [10.0.1.0/24, 10.1.2.0/24]\n", 3, 33, "outside the VPC"),
+            ("name: demo\nnetwork:\n  public_subnets: [10.0.0.0/23, 10.0.1.0/24]\n", 3, 33, "overlaps"),
+            ("name: demo\nnetwork:\n  allow_from: []\n", 3, 3, "allow_from is empty"),
+            ("name: demo\napp:\n  port: 80\n", 3, 9, "privileged"),
+            ("name: demo\ninstances:\n  ami: ubuntu\n", 3, 8, "AMI id"),
+            ("name: demo\nscaling:\n  min: 6\n", 2, 1, "greater than scaling.max"),
+            ("name: demo\nscaling:\n  desired: 9\n", 3, 12, "outside min..max"),
+            ("name: demo\napp:\n  store: sqlite\n", 1, 1, "instances would disagree"),
+            ("name: demo\nscaling:\n  scale_out: { per: 45s }\n", 3, 21, "alarm period"),
+            ("name: demo\nscaling:\n  scale_in: { periods: 0 }\n", 3, 24, "not a valid alarm window"),
+            ("name: demo\nscaling:\n  scale_in: { requests_below: 50 }\n", 3, 31, "flap"),
+            ("name: demo\nhealth_check:\n  path: health\n", 3, 9, "does not start with /"),
+            ("name: demo\nhealth_check:\n  interval: 1s\n", 3, 13, "outside 5s..300s"),
+            ("name: demo\ntags:\n  cloudcomp:stack: other\n", 2, 1, "reserved"),
+        ];
+        for (text, line, column, needle) in cases {
+            let p = problem(text);
+            assert!(p.message.contains(needle), "{text:?}: message {:?} lacks {needle:?}", p.message);
+            assert_eq!((p.line, p.column), (*line, *column), "{text:?}: wrong position for {:?}", p.message);
+        }
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once_in_file_order() {
+        let problems = parse("name: Bad\nscaling:\n  min: 9\nhealth_check: { path: x }\n").unwrap_err();
+        let lines: Vec<usize> = problems.iter().map(|p| p.line).collect();
+        assert_eq!(lines.len(), 3, "{problems:#?}");
+        assert!(lines.is_sorted());
+    }
+
+    #[test]
+    fn the_error_names_file_line_and_column() {
+        let err = StackError::Invalid {
+            file: "stacks/x.yaml".into(),
+            problems: vec![Problem { line: 3, column: 7, message: "bad".into(), fix: Some("fix it".into()) }],
+        };
+        assert_eq!(err.to_string(), "stacks/x.yaml:3:7: bad\n  fix: fix it");
+    }
+
+    #[test]
+    fn the_schema_describes_every_section() {
+        let schema = json_schema();
+        let properties = schema["properties"].as_object().unwrap();
+        for key in ["name", "region", "app", "network", "instances", "scaling", "health_check", "tags"] {
+            assert!(properties.contains_key(key), "schema lacks {key}");
+        }
+        assert_eq!(schema["required"], serde_json::json!(["name"]));
+    }
+}
