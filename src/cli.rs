@@ -25,8 +25,10 @@ pub enum Command {
     Up(StackArgs),
     /// Show what `up` would create, change or delete, without changing anything.
     ///
+    /// Exit code 0: no changes; 2: there are changes (or the stack file is invalid); 1: error.
+    ///
     /// Example: `cloudcomp plan -f stacks/default.yaml`
-    Plan(StackArgs),
+    Plan(PlanArgs),
     /// Show the live stack: resources, instances, target health, alarms, the URL.
     ///
     /// Example: `cloudcomp status -f stacks/default.yaml`
@@ -51,4 +53,18 @@ pub struct StackArgs {
     /// The stack file to read.
     #[arg(short = 'f', long = "file", default_value = "stacks/default.yaml")]
     pub file: PathBuf,
+    /// The state file [default: .cloudcomp/<stack name>.state.json beside the stack file].
+    #[arg(long)]
+    pub state: Option<PathBuf>,
+}
+
+/// Options of `plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The stack.
+    #[command(flatten)]
+    pub stack: StackArgs,
+    /// Print the plan as JSON.
+    #[arg(long)]
+    pub json: bool,
 }

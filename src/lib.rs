@@ -2,6 +2,10 @@
 //!
 //! # Layout
 //! - [`stack`]: the YAML stack file → a typed, validated model (pure).
+//! - [`plan`]: the model → desired resources → a dependency graph → a plan against the
+//!   recorded state (pure).
+//! - [`state`]: the state file: atomic writes, mode 0600, a lock against concurrent runs.
+//! - [`ui`]: the plan and status as text or JSON.
 //! - [`cli`]: the command line (clap definitions only); `main.rs` dispatches.
 //!
 //! Planning is pure and effects are at the edge: the stack becomes a model, the model a
@@ -9,4 +13,7 @@
 //! engine calls AWS.
 
 pub mod cli;
+pub mod plan;
 pub mod stack;
+pub mod state;
+pub mod ui;

@@ -67,3 +67,82 @@ fn schema_is_json_schema_for_stack_files() {
     assert!(schema["$schema"].as_str().unwrap().contains("json-schema.org"));
     assert!(schema["properties"]["scaling"].is_object());
 }
+
+/// Writes a state file recording every resource of `plan_json`'s creates, as `up` would.
+fn state_from_plan(plan_json: &serde_json::Value, path: &std::path::Path) {
+    let mut resources = serde_json::Map::new();
+    for change in plan_json["changes"].as_array().unwrap() {
+        let attrs: serde_json::Map<String, serde_json::Value> = change["attrs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| (a["name"].as_str().unwrap().to_string(), a["after"].clone()))
+            .collect();
+        resources.insert(
+            change["address"].as_str().unwrap().to_string(),
+            serde_json::json!({"kind": change["kind"], "id": "x", "attrs": attrs, "outputs": {}, "depends_on": []}),
+        );
+    }
+    let state = serde_json::json!({"version": 1, "stack": "demo", "region": "us-east-1", "resources": resources});
+    std::fs::write(path, serde_json::to_vec(&state).unwrap()).unwrap();
+}
+
+#[test]
+fn plan_shows_creates_on_an_empty_state_then_exactly_what_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let stack = dir.path().join("stack.yaml");
+    let state = dir.path().join("state.json");
+    let default = std::fs::read_to_string("stacks/default.yaml").unwrap();
+    std::fs::write(&stack, &default).unwrap();
+    let args = |json: bool| {
+        let mut a = vec!["plan", "-f", stack.to_str().unwrap(), "--state", state.to_str().unwrap()];
+        if json {
+            a.push("--json");
+        }
+        a.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    let run = |json: bool| {
+        let a = args(json);
+        cloudcomp(&a.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+
+    let first = run(true);
+    assert_eq!(first.status.code(), Some(2), "changes pending → exit 2");
+    let plan: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
+    assert_eq!(plan["summary"]["create"], plan["changes"].as_array().unwrap().len());
+    assert!(plan["summary"]["create"].as_u64().unwrap() >= 20);
+    assert_eq!(plan["summary"]["update"], 0);
+
+    state_from_plan(&plan, &state);
+    let unchanged = run(false);
+    assert_eq!(unchanged.status.code(), Some(0), "{}", String::from_utf8_lossy(&unchanged.stdout));
+    assert!(String::from_utf8_lossy(&unchanged.stdout).contains("no changes"));
+
+    std::fs::write(
+        &stack,
+        default.replace("max: 5", "max: 4").replace("allow_from: [0.0.0.0/0]", "allow_from: [203.0.113.0/24]"),
+    )
+    .unwrap();
+    let changed = run(true);
+    assert_eq!(changed.status.code(), Some(2));
+    let plan: serde_json::Value = serde_json::from_slice(&changed.stdout).unwrap();
+    let summary: Vec<(String, String, Vec<String>)> = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let attrs =
+                c["attrs"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap().to_string()).collect();
+            (c["address"].as_str().unwrap().to_string(), c["action"].as_str().unwrap().to_string(), attrs)
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("security_group.alb".to_string(), "update".to_string(), vec!["ingress".to_string()]),
+            ("autoscaling_group.app".to_string(), "update".to_string(), vec!["max_size".to_string()]),
+        ]
+    );
+    let text = String::from_utf8_lossy(&run(false).stdout).to_string();
+    assert!(text.contains("max_size: 5 → 4"), "{text}");
+}

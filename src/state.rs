@@ -1,0 +1,270 @@
+//! The state file: what cloudcomp created, recorded after every step so that `up` can
+//! resume, `plan` can diff and `destroy` can tear down without asking AWS what exists.
+//!
+//! - JSON, written atomically (temporary file, fsync, rename, fsync of the directory) with
+//!   mode 0600; it holds ids and attributes, never a secret.
+//! - A lock file beside it (`<state>.lock`, holding the pid and start time) keeps two runs
+//!   from interleaving; a lock left by a process that no longer exists is taken over.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::plan::{Address, DependencyQueue};
+
+/// Version of the state file format.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// One resource cloudcomp created.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Recorded {
+    /// Its kind.
+    pub kind: String,
+    /// The AWS id (or name/ARN, whatever the kind uses to find it again).
+    pub id: String,
+    /// The attributes it was created or last updated with (references unresolved).
+    pub attrs: BTreeMap<String, Value>,
+    /// Values other resources refer to (`id`, `arn`, `dns_name`, …).
+    pub outputs: BTreeMap<String, Value>,
+    /// What it depended on, so teardown can run in reverse without the stack file.
+    pub depends_on: Vec<Address>,
+}
+
+/// The whole state of one stack.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct State {
+    /// Format version.
+    pub version: u32,
+    /// Stack name.
+    pub stack: String,
+    /// Region the stack lives in.
+    pub region: String,
+    /// Every resource, by address.
+    pub resources: BTreeMap<Address, Recorded>,
+}
+
+impl State {
+    /// An empty state for a stack.
+    pub fn new(stack: &str, region: &str) -> Self {
+        State { version: FORMAT_VERSION, stack: stack.into(), region: region.into(), resources: BTreeMap::new() }
+    }
+
+    /// Every recorded address, dependents before what they depend on.
+    pub fn teardown_order(&self) -> Vec<Address> {
+        let mut queue = DependencyQueue::default();
+        for address in self.resources.keys() {
+            let dependents =
+                self.resources.iter().filter(|(_, r)| r.depends_on.contains(address)).map(|(a, _)| a.clone());
+            queue.queue(address.clone(), dependents);
+        }
+        queue.queue_finished();
+        let mut order = Vec::new();
+        loop {
+            let ready = queue.dequeue_ready();
+            if ready.is_empty() {
+                break;
+            }
+            for address in ready {
+                queue.finish(&address);
+                order.push(address);
+            }
+        }
+        // A cycle cannot come from a plan; should a hand-edited file hold one, delete the rest anyway.
+        order.extend(queue.waiting().cloned().collect::<Vec<_>>());
+        order
+    }
+}
+
+/// Why the state file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// Reading or writing failed.
+    #[error("state file {}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not a state file.
+    #[error("state file {} is damaged: {source}", path.display())]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// Another run holds the lock.
+    #[error("state file {} is locked by pid {pid} since {since} (another cloudcomp run); wait for it to finish", path.display())]
+    Locked {
+        /// The state file.
+        path: PathBuf,
+        /// The process holding it.
+        pid: u32,
+        /// When it took it (RFC 3339).
+        since: String,
+    },
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> StateError + '_ {
+    move |source| StateError::Io { path: path.to_path_buf(), source }
+}
+
+/// Reads the state at `path`; a missing file is an empty state for `stack` in `region`.
+pub fn load(path: &Path, stack: &str, region: &str) -> Result<State, StateError> {
+    match fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|source| StateError::Corrupt { path: path.into(), source }),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(State::new(stack, region)),
+        Err(err) => Err(io_error(path)(err)),
+    }
+}
+
+/// Writes `state` to `path` atomically, mode 0600.
+pub fn save(path: &Path, state: &State) -> Result<(), StateError> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    fs::create_dir_all(dir).map_err(io_error(dir))?;
+    let tmp = path.with_extension("json.tmp");
+    let json = serde_json::to_vec_pretty(state).expect("state serializes");
+    let mut file =
+        OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp).map_err(io_error(&tmp))?;
+    file.write_all(&json).and_then(|()| file.sync_all()).map_err(io_error(&tmp))?;
+    fs::rename(&tmp, path).map_err(io_error(path))?;
+    File::open(dir).and_then(|d| d.sync_all()).map_err(io_error(dir))
+}
+
+/// An exclusive hold on a state file, released when dropped.
+#[derive(Debug)]
+#[must_use = "the lock is released when dropped"]
+pub struct StateLock {
+    path: PathBuf,
+}
+
+impl StateLock {
+    /// Takes the lock on the state file at `state_path`, or says who holds it.
+    pub fn acquire(state_path: &Path) -> Result<StateLock, StateError> {
+        let path = lock_path(state_path);
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            fs::create_dir_all(dir).map_err(io_error(dir))?;
+        }
+        for _ in 0..2 {
+            match OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path) {
+                Ok(mut file) => {
+                    let holder = format!(
+                        "{} {}\n",
+                        std::process::id(),
+                        humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+                    );
+                    file.write_all(holder.as_bytes()).and_then(|()| file.sync_all()).map_err(io_error(&path))?;
+                    return Ok(StateLock { path });
+                }
+                Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let holder = fs::read_to_string(&path).unwrap_or_default();
+                    let mut words = holder.split_whitespace();
+                    let pid: Option<u32> = words.next().and_then(|p| p.parse().ok());
+                    let since = words.next().unwrap_or("an unknown time").to_string();
+                    match pid {
+                        Some(pid) if process_is_alive(pid) => {
+                            return Err(StateError::Locked { path: state_path.to_path_buf(), pid, since });
+                        }
+                        // Stale: its holder is gone (killed, crashed). Take it over.
+                        _ => fs::remove_file(&path).map_err(io_error(&path))?,
+                    }
+                }
+                Err(err) => return Err(io_error(&path)(err)),
+            }
+        }
+        Err(io_error(&path)(std::io::Error::other("the lock file keeps reappearing")))
+    }
+}
+
+impl Drop for StateLock {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.path);
+    }
+}
+
+fn lock_path(state_path: &Path) -> PathBuf {
+    let mut name = state_path.file_name().unwrap_or_default().to_os_string();
+    name.push(".lock");
+    state_path.with_file_name(name)
+}
+
+fn process_is_alive(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Where a stack's state lives by default: `.cloudcomp/<name>.state.json` beside the stack file.
+pub fn default_path(stack_file: &Path, stack_name: &str) -> PathBuf {
+    let dir = stack_file.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    dir.join(".cloudcomp").join(format!("{stack_name}.state.json"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    fn recorded(deps: &[&str]) -> Recorded {
+        Recorded {
+            kind: "k".into(),
+            id: "i".into(),
+            attrs: BTreeMap::new(),
+            outputs: BTreeMap::new(),
+            depends_on: deps.iter().map(|d| Address::from(*d)).collect(),
+        }
+    }
+
+    #[test]
+    fn teardown_runs_dependents_first() {
+        let mut state = State::new("s", "r");
+        state.resources.insert("vpc".into(), recorded(&[]));
+        state.resources.insert("subnet".into(), recorded(&["vpc"]));
+        state.resources.insert("asg".into(), recorded(&["subnet"]));
+        let order: Vec<String> = state.teardown_order().into_iter().map(|a| a.0).collect();
+        assert_eq!(order, ["asg", "subnet", "vpc"]);
+    }
+
+    #[test]
+    fn saves_atomically_private_and_loads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested").join("s.state.json");
+        assert_eq!(load(&path, "s", "r").unwrap(), State::new("s", "r"));
+        let mut state = State::new("s", "r");
+        state.resources.insert("vpc".into(), recorded(&[]));
+        save(&path, &state).unwrap();
+        assert_eq!(load(&path, "s", "r").unwrap(), state);
+        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert!(!path.with_extension("json.tmp").exists());
+    }
+
+    #[test]
+    fn a_damaged_file_is_an_error_not_an_empty_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json");
+        fs::write(&path, "{ not json").unwrap();
+        assert!(matches!(load(&path, "s", "r"), Err(StateError::Corrupt { .. })));
+    }
+
+    #[test]
+    fn a_second_lock_is_refused_and_a_stale_one_taken_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json");
+        let held = StateLock::acquire(&path).unwrap();
+        match StateLock::acquire(&path) {
+            Err(StateError::Locked { pid, .. }) => assert_eq!(pid, std::process::id()),
+            other => panic!("expected Locked, got {other:?}"),
+        }
+        drop(held);
+        // A lock left by a process that is gone.
+        fs::write(lock_path(&path), "4000000000 2026-01-01T00:00:00Z\n").unwrap();
+        let _taken = StateLock::acquire(&path).unwrap();
+    }
+}
