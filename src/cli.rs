@@ -56,6 +56,15 @@ pub struct StackArgs {
     /// The state file [default: .cloudcomp/<stack name>.state.json beside the stack file].
     #[arg(long)]
     pub state: Option<PathBuf>,
+    /// AWS endpoint, e.g. a moto_server URL (AWS_ENDPOINT_URL works too).
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// AWS profile from ~/.aws/config (otherwise the default credential chain).
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// AWS region, overriding the stack file's.
+    #[arg(long)]
+    pub region: Option<String>,
 }
 
 /// Options of `plan`.

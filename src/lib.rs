@@ -6,13 +6,18 @@
 //!   recorded state (pure).
 //! - [`state`]: the state file: atomic writes, mode 0600, a lock against concurrent runs.
 //! - [`ui`]: the plan and status as text or JSON.
+//! - [`engine`]: applies a plan concurrently, checkpointing the state after every step.
+//! - [`aws`]: one module per resource kind, the only place SDK calls live.
 //! - [`cli`]: the command line (clap definitions only); `main.rs` dispatches.
 //!
 //! Planning is pure and effects are at the edge: the stack becomes a model, the model a
 //! resource graph, the graph is diffed against the state file into a plan, and only the
 //! engine calls AWS.
 
+pub mod aws;
 pub mod cli;
+pub mod commands;
+pub mod engine;
 pub mod plan;
 pub mod stack;
 pub mod state;

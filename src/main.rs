@@ -1,16 +1,11 @@
 //! The `cloudcomp` binary: parses arguments and hands over to the library.
 
-use std::io::Write;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::Parser;
-use cloudcomp::cli::{Cli, Command, PlanArgs, StackArgs};
-use cloudcomp::stack::{self, Stack};
-use cloudcomp::{plan, state, ui};
-
-/// Exit code for bad input (a usage error or an invalid stack file), and for `plan`: changes.
-const EXIT_BAD_INPUT_OR_CHANGES: u8 = 2;
+use cloudcomp::cli::{Cli, Command};
+use cloudcomp::commands::{self, EXIT_CHANGES};
+use cloudcomp::stack::{self, StackError};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -19,47 +14,25 @@ fn main() -> ExitCode {
             println!("{:#}", stack::json_schema());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Validate(args) => load(args).map(|stack| {
-            print!("{}", serde_yaml::to_string(&stack).expect("a stack serializes"));
-            ExitCode::SUCCESS
-        }),
-        Command::Plan(args) => load(&args.stack).and_then(|stack| run_plan(args, &stack)),
-        Command::Up(args) | Command::Status(args) | Command::Destroy(args) => load(args)
-            .and_then(|stack| anyhow::bail!("provisioning stack `{}` is not available yet in this build", stack.name)),
+        Command::Validate(args) => commands::validate(args),
+        Command::Plan(args) => commands::plan(args),
+        Command::Up(args) => runtime().and_then(|rt| rt.block_on(commands::up(args))),
+        Command::Destroy(args) => runtime().and_then(|rt| rt.block_on(commands::destroy(args))),
+        Command::Status(args) => commands::validate_only(args),
     };
     match outcome {
         Ok(code) => code,
-        Err(err) => match err.downcast_ref::<stack::StackError>() {
-            Some(bad_stack) => {
-                eprintln!("error: {bad_stack}");
-                ExitCode::from(EXIT_BAD_INPUT_OR_CHANGES)
-            }
-            None => {
-                eprintln!("error: {err:#}");
-                ExitCode::FAILURE
-            }
-        },
+        Err(err) if err.downcast_ref::<StackError>().is_some() => {
+            eprintln!("error: {err}");
+            ExitCode::from(EXIT_CHANGES)
+        }
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
     }
 }
 
-fn load(args: &StackArgs) -> anyhow::Result<Stack> {
-    Ok(stack::load(&args.file)?)
-}
-
-/// The tag of the app image this cloudcomp ships.
-const APP_IMAGE_TAG: &str = env!("CARGO_PKG_VERSION");
-
-fn run_plan(args: &PlanArgs, stack: &Stack) -> anyhow::Result<ExitCode> {
-    let state_path = args.stack.state.clone().unwrap_or_else(|| state::default_path(&args.stack.file, &stack.name));
-    let recorded = state::load(&state_path, &stack.name, &stack.region)?;
-    let desired = plan::desired(stack, APP_IMAGE_TAG);
-    let plan = plan::diff(&desired, &recorded);
-    let mut out = anstream::stdout().lock();
-    if args.json {
-        writeln!(out, "{:#}", ui::plan_json(&stack.name, &stack.region, &plan))
-    } else {
-        ui::print_plan(&mut out, &stack.name, &stack.region, &plan)
-    }
-    .context("writing the plan")?;
-    Ok(if plan.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_BAD_INPUT_OR_CHANGES) })
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
 }

@@ -96,6 +96,62 @@ pub fn plan_json(stack: &str, region: &str, plan: &Plan) -> Value {
     })
 }
 
+/// Progress of `up` and `destroy` on stderr: one line per resource with its state and
+/// elapsed time (live spinners on a terminal, plain lines otherwise).
+pub struct Progress {
+    bars: Option<indicatif::MultiProgress>,
+    lines: std::sync::Mutex<std::collections::HashMap<String, indicatif::ProgressBar>>,
+}
+
+impl Default for Progress {
+    fn default() -> Self {
+        use std::io::IsTerminal;
+        let bars = std::io::stderr().is_terminal().then(indicatif::MultiProgress::new);
+        Progress { bars, lines: std::sync::Mutex::new(std::collections::HashMap::new()) }
+    }
+}
+
+fn verb_words(verb: crate::engine::Verb) -> (&'static str, &'static str, &'static str) {
+    use crate::engine::Verb;
+    match verb {
+        Verb::Create => ("+", "creating", "created"),
+        Verb::Update => ("~", "updating", "updated"),
+        Verb::Delete => ("-", "deleting", "deleted"),
+    }
+}
+
+impl crate::engine::Report for Progress {
+    fn started(&self, address: &crate::plan::Address, verb: crate::engine::Verb) {
+        let (sign, doing, _) = verb_words(verb);
+        let Some(bars) = &self.bars else { return };
+        let bar = bars.add(indicatif::ProgressBar::new_spinner());
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {msg} {elapsed:.dim}").expect("a valid template"),
+        );
+        bar.set_message(format!("{sign} {address:<34} {doing}"));
+        bar.enable_steady_tick(std::time::Duration::from_millis(100));
+        self.lines.lock().unwrap_or_else(|e| e.into_inner()).insert(address.0.clone(), bar);
+    }
+
+    fn finished(&self, address: &crate::plan::Address, verb: crate::engine::Verb, id: &str, took: std::time::Duration) {
+        let (sign, _, done) = verb_words(verb);
+        let line = format!("{sign} {address:<34} {done} {id} in {:.2}s", took.as_secs_f64());
+        match self.lines.lock().unwrap_or_else(|e| e.into_inner()).remove(&address.0) {
+            Some(bar) => bar.finish_with_message(line),
+            None => eprintln!("{line}"),
+        }
+    }
+
+    fn failed(&self, address: &crate::plan::Address, verb: crate::engine::Verb, error: &anyhow::Error) {
+        let (sign, doing, _) = verb_words(verb);
+        let line = format!("{sign} {address:<34} {doing} FAILED: {error:#}");
+        match self.lines.lock().unwrap_or_else(|e| e.into_inner()).remove(&address.0) {
+            Some(bar) => bar.abandon_with_message(line),
+            None => eprintln!("{line}"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

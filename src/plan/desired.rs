@@ -177,7 +177,8 @@ pub fn desired(stack: &Stack, image_tag: &str) -> Vec<Resource> {
             .set("max_size", json!(scaling.max))
             .set("desired_capacity", json!(scaling.desired()))
             .set("launch_template_id", reference("launch_template.app", "id"))
-            .set("launch_template_version", reference("launch_template.app", "version"))
+            // New instances take the newest template version; no ASG call is needed when it changes.
+            .set("launch_template_version", json!("$Latest"))
             .set("subnet_ids", subnet_ids)
             .set("target_group_arns", json!([reference("target_group.app", "arn")]))
             .set("health_check_type", json!("ELB"))

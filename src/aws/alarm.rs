@@ -1,0 +1,72 @@
+//! `alarm`: a CloudWatch alarm on the load balancer's request count whose action is a
+//! scaling policy.
+
+use async_trait::async_trait;
+use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic, Tag};
+use serde_json::Value;
+
+use super::{Applied, Attrs, Cx, Kind, gone_is_fine, tags, text};
+
+/// The `alarm` kind.
+pub struct Alarm;
+
+fn number(attrs: &Attrs, name: &str) -> anyhow::Result<i64> {
+    attrs.get(name).and_then(Value::as_i64).ok_or_else(|| anyhow::anyhow!("attribute `{name}` is not a number"))
+}
+
+async fn put(cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<Applied> {
+    let name = text(attrs, "name")?;
+    let dimensions = attrs
+        .get("dimensions")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| Dimension::builder().name(k).value(v.as_str().unwrap_or_default()).build());
+    let actions = attrs.get("alarm_actions").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str);
+    let tags = tags::pairs(attrs, address).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build());
+    cx.cloudwatch
+        .put_metric_alarm()
+        .alarm_name(name)
+        .namespace(text(attrs, "namespace")?)
+        .metric_name(text(attrs, "metric")?)
+        .statistic(Statistic::from(text(attrs, "statistic")?))
+        .set_dimensions(Some(dimensions.collect()))
+        .comparison_operator(ComparisonOperator::from(text(attrs, "comparison")?))
+        .threshold(number(attrs, "threshold")? as f64)
+        .period(i32::try_from(number(attrs, "period_seconds")?)?)
+        .evaluation_periods(i32::try_from(number(attrs, "evaluation_periods")?)?)
+        .treat_missing_data(text(attrs, "treat_missing_data")?)
+        .set_alarm_actions(Some(actions.map(str::to_string).collect()))
+        .set_tags(Some(tags.collect()))
+        .send()
+        .await?;
+    let found = cx.cloudwatch.describe_alarms().alarm_names(name).send().await?;
+    let arn = found.metric_alarms().first().and_then(|a| a.alarm_arn()).unwrap_or_default();
+    Ok(Applied::with_id(name).output("arn", arn))
+}
+
+#[async_trait]
+impl Kind for Alarm {
+    fn name(&self) -> &'static str {
+        "alarm"
+    }
+
+    async fn create(&self, cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<Applied> {
+        put(cx, address, attrs).await
+    }
+
+    async fn update(
+        &self,
+        cx: &Cx,
+        address: &str,
+        _id: &str,
+        _before: &Attrs,
+        after: &Attrs,
+    ) -> anyhow::Result<Applied> {
+        put(cx, address, after).await
+    }
+
+    async fn delete(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<()> {
+        gone_is_fine(cx.cloudwatch.delete_alarms().alarm_names(id).send().await)
+    }
+}

@@ -1,0 +1,145 @@
+//! `autoscaling_group`: 2–5 instances of the launch template across the public subnets,
+//! registered in the target group and replaced when the load balancer finds them unhealthy.
+//! Deleting scales to zero and waits for every instance to terminate first, so that the
+//! security groups and subnets can go after it.
+
+use async_trait::async_trait;
+use aws_sdk_autoscaling::types::{LaunchTemplateSpecification, Tag};
+use serde_json::Value;
+
+use super::{Applied, Attrs, Cx, Kind, is_gone, poll, tags, text};
+
+/// The `autoscaling_group` kind.
+pub struct AutoscalingGroup;
+
+fn number(attrs: &Attrs, name: &str) -> anyhow::Result<i32> {
+    let n =
+        attrs.get(name).and_then(Value::as_i64).ok_or_else(|| anyhow::anyhow!("attribute `{name}` is not a number"))?;
+    Ok(i32::try_from(n)?)
+}
+
+fn list(attrs: &Attrs, name: &str) -> Vec<String> {
+    attrs
+        .get(name)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect()
+}
+
+fn template(attrs: &Attrs) -> anyhow::Result<LaunchTemplateSpecification> {
+    Ok(LaunchTemplateSpecification::builder()
+        .launch_template_id(text(attrs, "launch_template_id")?)
+        .version(text(attrs, "launch_template_version")?)
+        .build())
+}
+
+/// The group's instance count, or `None` once the group is gone.
+async fn instance_count(cx: &Cx, name: &str) -> anyhow::Result<Option<usize>> {
+    let found = cx.autoscaling.describe_auto_scaling_groups().auto_scaling_group_names(name).send().await?;
+    Ok(found.auto_scaling_groups().first().map(|g| g.instances().len()))
+}
+
+#[async_trait]
+impl Kind for AutoscalingGroup {
+    fn name(&self) -> &'static str {
+        "autoscaling_group"
+    }
+
+    async fn create(&self, cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<Applied> {
+        let name = text(attrs, "name")?;
+        let tags = tags::pairs(attrs, address).into_iter().map(|(k, v)| {
+            Tag::builder()
+                .key(k)
+                .value(v)
+                .resource_id(name)
+                .resource_type("auto-scaling-group")
+                .propagate_at_launch(false)
+                .build()
+        });
+        cx.autoscaling
+            .create_auto_scaling_group()
+            .auto_scaling_group_name(name)
+            .min_size(number(attrs, "min_size")?)
+            .max_size(number(attrs, "max_size")?)
+            .desired_capacity(number(attrs, "desired_capacity")?)
+            .launch_template(template(attrs)?)
+            .vpc_zone_identifier(list(attrs, "subnet_ids").join(","))
+            .set_target_group_arns(Some(list(attrs, "target_group_arns")))
+            .health_check_type(text(attrs, "health_check_type")?)
+            .health_check_grace_period(number(attrs, "health_check_grace_period")?)
+            .set_tags(Some(tags.collect()))
+            .send()
+            .await?;
+        let found = cx.autoscaling.describe_auto_scaling_groups().auto_scaling_group_names(name).send().await?;
+        let arn = found.auto_scaling_groups().first().and_then(|g| g.auto_scaling_group_arn()).unwrap_or_default();
+        Ok(Applied::with_id(name).output("name", name).output("arn", arn))
+    }
+
+    async fn update(
+        &self,
+        cx: &Cx,
+        _address: &str,
+        id: &str,
+        before: &Attrs,
+        after: &Attrs,
+    ) -> anyhow::Result<Applied> {
+        let mut request = cx
+            .autoscaling
+            .update_auto_scaling_group()
+            .auto_scaling_group_name(id)
+            .min_size(number(after, "min_size")?)
+            .max_size(number(after, "max_size")?)
+            .launch_template(template(after)?)
+            .vpc_zone_identifier(list(after, "subnet_ids").join(","))
+            .health_check_type(text(after, "health_check_type")?)
+            .health_check_grace_period(number(after, "health_check_grace_period")?);
+        // Only a changed `desired` is sent: the alarms move the live count, and re-applying
+        // the stack must not undo their work.
+        if before.get("desired_capacity") != after.get("desired_capacity") {
+            request = request.desired_capacity(number(after, "desired_capacity")?);
+        }
+        request.send().await?;
+        let (old, new) = (list(before, "target_group_arns"), list(after, "target_group_arns"));
+        let attach: Vec<String> = new.iter().filter(|a| !old.contains(a)).cloned().collect();
+        let detach: Vec<String> = old.iter().filter(|a| !new.contains(a)).cloned().collect();
+        if !attach.is_empty() {
+            cx.autoscaling
+                .attach_load_balancer_target_groups()
+                .auto_scaling_group_name(id)
+                .set_target_group_arns(Some(attach))
+                .send()
+                .await?;
+        }
+        if !detach.is_empty() {
+            cx.autoscaling
+                .detach_load_balancer_target_groups()
+                .auto_scaling_group_name(id)
+                .set_target_group_arns(Some(detach))
+                .send()
+                .await?;
+        }
+        Ok(Applied::with_id(id))
+    }
+
+    async fn delete(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<()> {
+        match cx
+            .autoscaling
+            .update_auto_scaling_group()
+            .auto_scaling_group_name(id)
+            .min_size(0)
+            .max_size(0)
+            .desired_capacity(0)
+            .send()
+            .await
+        {
+            Ok(_) => {}
+            Err(err) if is_gone(&err) || instance_count(cx, id).await?.is_none() => return Ok(()),
+            Err(err) => return Err(err.into()),
+        }
+        poll("ASG instances to terminate", || async { Ok(instance_count(cx, id).await?.unwrap_or(0) == 0) }).await?;
+        cx.autoscaling.delete_auto_scaling_group().auto_scaling_group_name(id).send().await?;
+        poll("the Auto Scaling group to be deleted", || async { Ok(instance_count(cx, id).await?.is_none()) }).await
+    }
+}

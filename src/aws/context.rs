@@ -1,0 +1,54 @@
+//! The SDK clients every kind uses, built once from aws-config's default chain.
+
+use aws_config::{BehaviorVersion, Region};
+
+/// Clients and stack facts shared by every kind.
+pub struct Cx {
+    /// EC2: VPC, subnets, gateways, routes, security groups, launch templates.
+    pub ec2: aws_sdk_ec2::Client,
+    /// IAM: the instance role, its policies and instance profile.
+    pub iam: aws_sdk_iam::Client,
+    /// DynamoDB: the app's table.
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    /// ECR: the image repository.
+    pub ecr: aws_sdk_ecr::Client,
+    /// Elastic Load Balancing v2: load balancer, target group, listener.
+    pub elb: aws_sdk_elasticloadbalancingv2::Client,
+    /// Auto Scaling: the group and its policies.
+    pub autoscaling: aws_sdk_autoscaling::Client,
+    /// CloudWatch: the request-count alarms.
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    /// SSM: the public parameter naming the latest Amazon Linux AMI.
+    pub ssm: aws_sdk_ssm::Client,
+    /// The stack's name, for tags and names.
+    pub stack: String,
+    /// The region.
+    pub region: String,
+}
+
+impl Cx {
+    /// Connects to AWS (or to `endpoint`, e.g. a moto_server) in `region`, with the named
+    /// profile or the default credential chain.
+    pub async fn connect(stack: &str, region: &str, endpoint: Option<&str>, profile: Option<&str>) -> Self {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest()).region(Region::new(region.to_string()));
+        if let Some(endpoint) = endpoint {
+            loader = loader.endpoint_url(endpoint);
+        }
+        if let Some(profile) = profile {
+            loader = loader.profile_name(profile);
+        }
+        let config = loader.load().await;
+        Cx {
+            ec2: aws_sdk_ec2::Client::new(&config),
+            iam: aws_sdk_iam::Client::new(&config),
+            dynamodb: aws_sdk_dynamodb::Client::new(&config),
+            ecr: aws_sdk_ecr::Client::new(&config),
+            elb: aws_sdk_elasticloadbalancingv2::Client::new(&config),
+            autoscaling: aws_sdk_autoscaling::Client::new(&config),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
+            ssm: aws_sdk_ssm::Client::new(&config),
+            stack: stack.to_string(),
+            region: region.to_string(),
+        }
+    }
+}

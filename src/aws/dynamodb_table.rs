@@ -1,0 +1,64 @@
+//! `dynamodb_table`: the table every instance shares (key `pk`/`sk`, on-demand billing),
+//! the layout `cloudcomp-app`'s DynamoDB store expects.
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TableStatus, Tag,
+};
+
+use super::{Applied, Attrs, Cx, Kind, gone_is_fine, poll, tags, text};
+
+/// The `dynamodb_table` kind.
+pub struct DynamodbTable;
+
+#[async_trait]
+impl Kind for DynamodbTable {
+    fn name(&self) -> &'static str {
+        "dynamodb_table"
+    }
+
+    async fn create(&self, cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<Applied> {
+        let name = text(attrs, "name")?;
+        let key = |field: &str, kind: KeyType| KeySchemaElement::builder().attribute_name(field).key_type(kind).build();
+        let attr = |field: &str| {
+            AttributeDefinition::builder().attribute_name(field).attribute_type(ScalarAttributeType::S).build()
+        };
+        let (hash, range) = (text(attrs, "hash_key")?, text(attrs, "range_key")?);
+        let tags = tags::pairs(attrs, address).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build());
+        let created = cx
+            .dynamodb
+            .create_table()
+            .table_name(name)
+            .billing_mode(BillingMode::PayPerRequest)
+            .key_schema(key(hash, KeyType::Hash)?)
+            .key_schema(key(range, KeyType::Range)?)
+            .attribute_definitions(attr(hash)?)
+            .attribute_definitions(attr(range)?)
+            .set_tags(Some(tags.collect::<Result<_, _>>()?))
+            .send()
+            .await?;
+        let arn = created.table_description().and_then(|t| t.table_arn()).unwrap_or_default().to_string();
+        poll("the table to become active", || async {
+            let table = cx.dynamodb.describe_table().table_name(name).send().await?;
+            Ok(table.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active))
+        })
+        .await?;
+        Ok(Applied::with_id(name).output("name", name).output("arn", arn))
+    }
+
+    async fn update(
+        &self,
+        _cx: &Cx,
+        _address: &str,
+        id: &str,
+        _before: &Attrs,
+        _after: &Attrs,
+    ) -> anyhow::Result<Applied> {
+        // Billing is always on demand and tags are set at creation; nothing else changes in place.
+        Ok(Applied::with_id(id))
+    }
+
+    async fn delete(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<()> {
+        gone_is_fine(cx.dynamodb.delete_table().table_name(id).send().await)
+    }
+}

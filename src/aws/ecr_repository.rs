@@ -1,0 +1,49 @@
+//! `ecr_repository`: where the app image is pushed; scanned on push, tags immutable.
+
+use async_trait::async_trait;
+use aws_sdk_ecr::types::{ImageScanningConfiguration, ImageTagMutability, Tag};
+
+use super::{Applied, Attrs, Cx, Kind, gone_is_fine, tags, text};
+
+/// The `ecr_repository` kind.
+pub struct EcrRepository;
+
+#[async_trait]
+impl Kind for EcrRepository {
+    fn name(&self) -> &'static str {
+        "ecr_repository"
+    }
+
+    async fn create(&self, cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<Applied> {
+        let name = text(attrs, "name")?;
+        let tags = tags::pairs(attrs, address).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build());
+        let created = cx
+            .ecr
+            .create_repository()
+            .repository_name(name)
+            .image_tag_mutability(ImageTagMutability::Immutable)
+            .image_scanning_configuration(ImageScanningConfiguration::builder().scan_on_push(true).build())
+            .set_tags(Some(tags.collect::<Result<_, _>>()?))
+            .send()
+            .await?;
+        let repository = created.repository().ok_or_else(|| anyhow::anyhow!("CreateRepository returned nothing"))?;
+        Ok(Applied::with_id(name)
+            .output("arn", repository.repository_arn().unwrap_or_default())
+            .output("url", repository.repository_uri().unwrap_or_default()))
+    }
+
+    async fn update(
+        &self,
+        _cx: &Cx,
+        _address: &str,
+        id: &str,
+        _before: &Attrs,
+        _after: &Attrs,
+    ) -> anyhow::Result<Applied> {
+        Ok(Applied::with_id(id))
+    }
+
+    async fn delete(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<()> {
+        gone_is_fine(cx.ecr.delete_repository().repository_name(id).force(true).send().await)
+    }
+}

@@ -1,0 +1,26 @@
+//! `iam_policy_attachment`: a managed policy attached to the role (ECR read-only).
+
+use async_trait::async_trait;
+
+use super::{Applied, Attrs, Cx, Kind, gone_is_fine, text};
+
+/// The `iam_policy_attachment` kind.
+pub struct IamPolicyAttachment;
+
+#[async_trait]
+impl Kind for IamPolicyAttachment {
+    fn name(&self) -> &'static str {
+        "iam_policy_attachment"
+    }
+
+    async fn create(&self, cx: &Cx, _address: &str, attrs: &Attrs) -> anyhow::Result<Applied> {
+        let (role, policy) = (text(attrs, "role_name")?, text(attrs, "policy_arn")?);
+        cx.iam.attach_role_policy().role_name(role).policy_arn(policy).send().await?;
+        Ok(Applied::with_id(format!("{role}:{policy}")))
+    }
+
+    async fn delete(&self, cx: &Cx, _id: &str, attrs: &Attrs) -> anyhow::Result<()> {
+        let (role, policy) = (text(attrs, "role_name")?, text(attrs, "policy_arn")?);
+        gone_is_fine(cx.iam.detach_role_policy().role_name(role).policy_arn(policy).send().await)
+    }
+}

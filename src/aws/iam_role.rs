@@ -1,0 +1,58 @@
+//! `iam_role`: the role the instances assume (no access keys anywhere).
+
+use async_trait::async_trait;
+use aws_sdk_iam::types::Tag;
+use serde_json::json;
+
+use super::{Applied, Attrs, Cx, Kind, gone_is_fine, tags, text};
+
+/// The `iam_role` kind.
+pub struct IamRole;
+
+fn trust_policy(attrs: &Attrs) -> anyhow::Result<String> {
+    let service = text(attrs, "assume_role_service")?;
+    Ok(json!({
+        "Version": "2012-10-17",
+        "Statement": [{ "Effect": "Allow", "Principal": { "Service": service }, "Action": "sts:AssumeRole" }]
+    })
+    .to_string())
+}
+
+#[async_trait]
+impl Kind for IamRole {
+    fn name(&self) -> &'static str {
+        "iam_role"
+    }
+
+    async fn create(&self, cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<Applied> {
+        let tags = tags::pairs(attrs, address).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build());
+        let created = cx
+            .iam
+            .create_role()
+            .role_name(text(attrs, "name")?)
+            .assume_role_policy_document(trust_policy(attrs)?)
+            .set_tags(Some(tags.collect::<Result<_, _>>()?))
+            .send()
+            .await?;
+        let role = created.role().ok_or_else(|| anyhow::anyhow!("CreateRole returned no role"))?;
+        Ok(Applied::with_id(role.role_name()).output("name", role.role_name()).output("arn", role.arn()))
+    }
+
+    async fn update(
+        &self,
+        cx: &Cx,
+        _address: &str,
+        id: &str,
+        before: &Attrs,
+        after: &Attrs,
+    ) -> anyhow::Result<Applied> {
+        if before.get("assume_role_service") != after.get("assume_role_service") {
+            cx.iam.update_assume_role_policy().role_name(id).policy_document(trust_policy(after)?).send().await?;
+        }
+        Ok(Applied::with_id(id))
+    }
+
+    async fn delete(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<()> {
+        gone_is_fine(cx.iam.delete_role().role_name(id).send().await)
+    }
+}

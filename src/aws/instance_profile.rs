@@ -1,0 +1,72 @@
+//! `instance_profile`: carries the role onto the instances.
+
+use async_trait::async_trait;
+use aws_sdk_iam::types::Tag;
+
+use super::{Applied, Attrs, Cx, Kind, gone_is_fine, tags, text};
+
+/// The `instance_profile` kind.
+pub struct InstanceProfile;
+
+#[async_trait]
+impl Kind for InstanceProfile {
+    fn name(&self) -> &'static str {
+        "instance_profile"
+    }
+
+    async fn create(&self, cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<Applied> {
+        let name = text(attrs, "name")?;
+        let tags = tags::pairs(attrs, address).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build());
+        let created = cx
+            .iam
+            .create_instance_profile()
+            .instance_profile_name(name)
+            .set_tags(Some(tags.collect::<Result<_, _>>()?))
+            .send()
+            .await?;
+        let arn = created.instance_profile().map(|p| p.arn().to_string()).unwrap_or_default();
+        cx.iam
+            .add_role_to_instance_profile()
+            .instance_profile_name(name)
+            .role_name(text(attrs, "role_name")?)
+            .send()
+            .await?;
+        Ok(Applied::with_id(name).output("arn", arn).output("name", name))
+    }
+
+    async fn update(
+        &self,
+        cx: &Cx,
+        _address: &str,
+        id: &str,
+        before: &Attrs,
+        after: &Attrs,
+    ) -> anyhow::Result<Applied> {
+        if before.get("role_name") != after.get("role_name") {
+            gone_is_fine(
+                cx.iam
+                    .remove_role_from_instance_profile()
+                    .instance_profile_name(id)
+                    .role_name(text(before, "role_name")?)
+                    .send()
+                    .await,
+            )?;
+            cx.iam
+                .add_role_to_instance_profile()
+                .instance_profile_name(id)
+                .role_name(text(after, "role_name")?)
+                .send()
+                .await?;
+        }
+        Ok(Applied::with_id(id))
+    }
+
+    async fn delete(&self, cx: &Cx, id: &str, attrs: &Attrs) -> anyhow::Result<()> {
+        if let Ok(role) = text(attrs, "role_name") {
+            gone_is_fine(
+                cx.iam.remove_role_from_instance_profile().instance_profile_name(id).role_name(role).send().await,
+            )?;
+        }
+        gone_is_fine(cx.iam.delete_instance_profile().instance_profile_name(id).send().await)
+    }
+}

@@ -1,0 +1,162 @@
+//! `launch_template`: how instances start: the AMI (Amazon Linux 2023 through SSM unless
+//! an id is given), the instance profile, the app's security group, IMDSv2 required, an
+//! encrypted root volume, and the user data that runs the app image.
+
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{
+    LaunchTemplateBlockDeviceMappingRequest, LaunchTemplateEbsBlockDeviceRequest, LaunchTemplateHttpTokensState,
+    LaunchTemplateIamInstanceProfileSpecificationRequest, LaunchTemplateInstanceMetadataEndpointState,
+    LaunchTemplateInstanceMetadataOptionsRequest, LaunchTemplateTagSpecificationRequest, RequestLaunchTemplateData,
+    ResourceType, Tag, VolumeType,
+};
+use base64::Engine;
+use serde_json::Value;
+
+use super::{Applied, Attrs, Cx, Kind, gone_is_fine, tags, text};
+
+/// The `launch_template` kind.
+pub struct LaunchTemplate;
+
+/// The boot script, with `{{field}}`s filled from the `app` attribute.
+const USER_DATA: &str = include_str!("../../templates/user-data.sh");
+
+/// SSM parameter naming the latest Amazon Linux 2023 AMI.
+const AL2023_PARAMETER: &str = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64";
+
+/// The user data for the `app` attribute: the image, port, store, table and region.
+pub fn render_user_data(app: &Value) -> String {
+    let field = |name: &str| match &app[name] {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    };
+    let image = format!("{}:{}", field("image_repository"), field("image_tag"));
+    let table = field("table");
+    let table_env = if table.is_empty() { String::new() } else { format!("-e CLOUDCOMP_TABLE={table}") };
+    USER_DATA
+        .replace("{{image}}", &image)
+        .replace("{{region}}", &field("region"))
+        .replace("{{port}}", &field("port"))
+        .replace("{{store}}", &field("store"))
+        .replace("{{table_env}}", &table_env)
+}
+
+async fn ami_id(cx: &Cx, ami: &str) -> anyhow::Result<String> {
+    if ami != "al2023" {
+        return Ok(ami.to_string());
+    }
+    let parameter = cx.ssm.get_parameter().name(AL2023_PARAMETER).send().await?;
+    parameter
+        .parameter()
+        .and_then(|p| p.value())
+        .map(str::to_string)
+        .ok_or_else(|| anyhow::anyhow!("SSM parameter {AL2023_PARAMETER} has no value"))
+}
+
+async fn template_data(cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<RequestLaunchTemplateData> {
+    let groups =
+        attrs.get("security_group_ids").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str);
+    let instance_tags =
+        tags::pairs(attrs, address).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
+    let user_data = base64::engine::general_purpose::STANDARD.encode(render_user_data(&attrs["app"]));
+    Ok(RequestLaunchTemplateData::builder()
+        .image_id(ami_id(cx, text(attrs, "ami")?).await?)
+        .instance_type(text(attrs, "instance_type")?.into())
+        .iam_instance_profile(
+            LaunchTemplateIamInstanceProfileSpecificationRequest::builder()
+                .arn(text(attrs, "instance_profile_arn")?)
+                .build(),
+        )
+        .set_security_group_ids(Some(groups.map(str::to_string).collect()))
+        .metadata_options(
+            LaunchTemplateInstanceMetadataOptionsRequest::builder()
+                .http_tokens(LaunchTemplateHttpTokensState::Required)
+                .http_endpoint(LaunchTemplateInstanceMetadataEndpointState::Enabled)
+                .build(),
+        )
+        .block_device_mappings(
+            LaunchTemplateBlockDeviceMappingRequest::builder()
+                .device_name("/dev/xvda")
+                .ebs(
+                    LaunchTemplateEbsBlockDeviceRequest::builder()
+                        .encrypted(true)
+                        .volume_size(8)
+                        .volume_type(VolumeType::Gp3)
+                        .delete_on_termination(true)
+                        .build(),
+                )
+                .build(),
+        )
+        .tag_specifications(
+            LaunchTemplateTagSpecificationRequest::builder()
+                .resource_type(ResourceType::Instance)
+                .set_tags(Some(instance_tags))
+                .build(),
+        )
+        .user_data(user_data)
+        .build())
+}
+
+#[async_trait]
+impl Kind for LaunchTemplate {
+    fn name(&self) -> &'static str {
+        "launch_template"
+    }
+
+    async fn create(&self, cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<Applied> {
+        let created = cx
+            .ec2
+            .create_launch_template()
+            .launch_template_name(text(attrs, "name")?)
+            .launch_template_data(template_data(cx, address, attrs).await?)
+            .tag_specifications(tags::ec2_spec(attrs, address, ResourceType::LaunchTemplate))
+            .send()
+            .await?;
+        let id = created
+            .launch_template()
+            .and_then(|t| t.launch_template_id())
+            .ok_or_else(|| anyhow::anyhow!("CreateLaunchTemplate returned no id"))?;
+        Ok(Applied::with_id(id))
+    }
+
+    async fn update(&self, cx: &Cx, address: &str, id: &str, before: &Attrs, after: &Attrs) -> anyhow::Result<Applied> {
+        let only_tags = before.iter().filter(|(k, _)| *k != "tags").eq(after.iter().filter(|(k, _)| *k != "tags"));
+        if !only_tags {
+            // The group launches `$Latest`: new instances get this version.
+            cx.ec2
+                .create_launch_template_version()
+                .launch_template_id(id)
+                .launch_template_data(template_data(cx, address, after).await?)
+                .send()
+                .await?;
+        }
+        tags::update_ec2(cx, id, before, after).await?;
+        Ok(Applied::with_id(id))
+    }
+
+    async fn delete(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<()> {
+        gone_is_fine(cx.ec2.delete_launch_template().launch_template_id(id).send().await)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn user_data_names_the_image_and_is_valid_shell() {
+        let app = json!({"image_repository": "123.dkr.ecr.us-east-1.amazonaws.com/cloudcomp/demo", "image_tag": "abc123",
+            "port": 8080, "store": "dynamodb", "table": "demo-app", "region": "us-east-1"});
+        let script = render_user_data(&app);
+        assert!(script.contains("IMAGE='123.dkr.ecr.us-east-1.amazonaws.com/cloudcomp/demo:abc123'"));
+        assert!(script.contains("-e CLOUDCOMP_TABLE=demo-app"));
+        assert!(!script.contains("{{"), "unfilled field in:\n{script}");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("user-data.sh");
+        std::fs::write(&path, &script).unwrap();
+        let check = std::process::Command::new("bash").arg("-n").arg(&path).output().unwrap();
+        assert!(check.status.success(), "bash -n: {}", String::from_utf8_lossy(&check.stderr));
+    }
+}

@@ -1,0 +1,104 @@
+//! `load_balancer`: the internet-facing ALB across the public subnets. The slow resource
+//! on real AWS (minutes until active), so nothing that does not need it waits for it.
+
+use async_trait::async_trait;
+use aws_sdk_elasticloadbalancingv2::types::{LoadBalancerSchemeEnum, LoadBalancerStateEnum, LoadBalancerTypeEnum, Tag};
+use serde_json::Value;
+
+use super::{Applied, Attrs, Cx, Kind, gone_is_fine, is_gone, poll, tags};
+
+/// The `load_balancer` kind.
+pub struct LoadBalancer;
+
+fn list(attrs: &Attrs, name: &str) -> Vec<String> {
+    attrs
+        .get(name)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect()
+}
+
+/// The part of an ALB ARN that CloudWatch uses as its `LoadBalancer` dimension.
+fn arn_suffix(arn: &str) -> String {
+    arn.split_once(":loadbalancer/").map_or(arn, |(_, suffix)| suffix).to_string()
+}
+
+#[async_trait]
+impl Kind for LoadBalancer {
+    fn name(&self) -> &'static str {
+        "load_balancer"
+    }
+
+    async fn create(&self, cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<Applied> {
+        let tags = tags::pairs(attrs, address).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build());
+        let created = cx
+            .elb
+            .create_load_balancer()
+            .name(super::text(attrs, "name")?)
+            .r#type(LoadBalancerTypeEnum::Application)
+            .scheme(LoadBalancerSchemeEnum::InternetFacing)
+            .set_subnets(Some(list(attrs, "subnet_ids")))
+            .set_security_groups(Some(list(attrs, "security_group_ids")))
+            .set_tags(Some(tags.collect()))
+            .send()
+            .await?;
+        let lb =
+            created.load_balancers().first().ok_or_else(|| anyhow::anyhow!("CreateLoadBalancer returned nothing"))?;
+        let arn = lb.load_balancer_arn().unwrap_or_default().to_string();
+        poll("the load balancer to become active", || async {
+            let found = cx.elb.describe_load_balancers().load_balancer_arns(&arn).send().await?;
+            let state = found.load_balancers().first().and_then(|l| l.state()).and_then(|s| s.code()).cloned();
+            Ok(state == Some(LoadBalancerStateEnum::Active))
+        })
+        .await?;
+        Ok(Applied::with_id(&arn)
+            .output("arn", arn.as_str())
+            .output("arn_suffix", arn_suffix(&arn))
+            .output("dns_name", lb.dns_name().unwrap_or_default()))
+    }
+
+    async fn update(
+        &self,
+        cx: &Cx,
+        _address: &str,
+        id: &str,
+        before: &Attrs,
+        after: &Attrs,
+    ) -> anyhow::Result<Applied> {
+        if before.get("subnet_ids") != after.get("subnet_ids") {
+            cx.elb.set_subnets().load_balancer_arn(id).set_subnets(Some(list(after, "subnet_ids"))).send().await?;
+        }
+        if before.get("security_group_ids") != after.get("security_group_ids") {
+            cx.elb
+                .set_security_groups()
+                .load_balancer_arn(id)
+                .set_security_groups(Some(list(after, "security_group_ids")))
+                .send()
+                .await?;
+        }
+        Ok(Applied::with_id(id))
+    }
+
+    async fn delete(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<()> {
+        gone_is_fine(cx.elb.delete_load_balancer().load_balancer_arn(id).send().await)?;
+        poll("the load balancer to be deleted", || async {
+            match cx.elb.describe_load_balancers().load_balancer_arns(id).send().await {
+                Ok(found) => Ok(found.load_balancers().is_empty()),
+                Err(err) if is_gone(&err) => Ok(true),
+                Err(err) => Err(err.into()),
+            }
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn arn_suffix_is_what_cloudwatch_wants() {
+        let arn = "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/demo-alb/50dc6c495c0c9188";
+        assert_eq!(super::arn_suffix(arn), "app/demo-alb/50dc6c495c0c9188");
+    }
+}

@@ -1,0 +1,221 @@
+//! Resource kinds: one module per kind, each the only place its SDK calls live, all with
+//! the same verbs ([`Kind`]). [`KINDS`] lists them; the engine finds a kind by name and
+//! never names one itself.
+
+mod alarm;
+mod autoscaling_group;
+mod context;
+mod dynamodb_table;
+mod ecr_repository;
+mod iam_policy_attachment;
+mod iam_role;
+mod iam_role_policy;
+mod instance_profile;
+mod internet_gateway;
+mod launch_template;
+mod listener;
+mod load_balancer;
+mod route_table;
+mod scaling_policy;
+mod security_group;
+mod subnet;
+mod tags;
+mod target_group;
+mod vpc;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
+use serde_json::Value;
+
+pub use context::Cx;
+
+/// Attributes with every reference resolved: what a kind receives.
+pub type Attrs = BTreeMap<String, Value>;
+
+/// What creating or updating a resource produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Applied {
+    /// The id to find it again by.
+    pub id: String,
+    /// Values other resources refer to (`id`, `arn`, …).
+    pub outputs: BTreeMap<String, Value>,
+}
+
+impl Applied {
+    /// A resource whose only output is its id.
+    pub fn with_id(id: impl Into<String>) -> Self {
+        let id = id.into();
+        Applied { outputs: BTreeMap::from([("id".to_string(), Value::String(id.clone()))]), id }
+    }
+
+    /// Adds an output.
+    pub fn output(mut self, name: &str, value: impl Into<Value>) -> Self {
+        self.outputs.insert(name.to_string(), value.into());
+        self
+    }
+}
+
+/// The verbs every resource kind has.
+#[async_trait]
+pub trait Kind: Sync {
+    /// The kind's name in plans and state files (`vpc`, `subnet`, …).
+    fn name(&self) -> &'static str;
+
+    /// Creates the resource (tagged for the stack) and waits until it is usable.
+    async fn create(&self, cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<Applied>;
+
+    /// Changes attributes in place; `before` is what was last applied. The default refuses,
+    /// for kinds whose every attribute forces a replacement.
+    async fn update(
+        &self,
+        _cx: &Cx,
+        _address: &str,
+        id: &str,
+        _before: &Attrs,
+        _after: &Attrs,
+    ) -> anyhow::Result<Applied> {
+        anyhow::bail!("{} {id} cannot be changed in place", self.name())
+    }
+
+    /// Deletes the resource and waits until it is gone. Deleting what is already gone succeeds.
+    async fn delete(&self, cx: &Cx, id: &str, attrs: &Attrs) -> anyhow::Result<()>;
+}
+
+/// Every kind cloudcomp can manage.
+pub static KINDS: &[&dyn Kind] = &[
+    &vpc::Vpc,
+    &subnet::Subnet,
+    &internet_gateway::InternetGateway,
+    &route_table::RouteTable,
+    &security_group::SecurityGroup,
+    &iam_role::IamRole,
+    &iam_role_policy::IamRolePolicy,
+    &iam_policy_attachment::IamPolicyAttachment,
+    &instance_profile::InstanceProfile,
+    &dynamodb_table::DynamodbTable,
+    &ecr_repository::EcrRepository,
+    &launch_template::LaunchTemplate,
+    &target_group::TargetGroup,
+    &load_balancer::LoadBalancer,
+    &listener::Listener,
+    &autoscaling_group::AutoscalingGroup,
+    &scaling_policy::ScalingPolicy,
+    &alarm::Alarm,
+];
+
+/// The kind called `name`.
+pub fn kind(name: &str) -> Option<&'static dyn Kind> {
+    KINDS.iter().copied().find(|k| k.name() == name)
+}
+
+/// Error codes that mean "it is not there (any more)": deleting it again is done.
+const GONE: &[&str] = &[
+    "InvalidVpcID.NotFound",
+    "InvalidSubnetID.NotFound",
+    "InvalidInternetGatewayID.NotFound",
+    "InvalidRouteTableID.NotFound",
+    "InvalidAssociationID.NotFound",
+    "InvalidGroup.NotFound",
+    "Gateway.NotAttached",
+    "NoSuchEntity",
+    "ResourceNotFoundException",
+    "RepositoryNotFoundException",
+    "LoadBalancerNotFound",
+    "TargetGroupNotFound",
+    "ListenerNotFound",
+    "InvalidLaunchTemplateId.NotFound",
+    "InvalidLaunchTemplateName.NotFoundException",
+];
+
+/// Whether an AWS error says the resource does not exist.
+pub fn is_gone(err: &impl ProvideErrorMetadata) -> bool {
+    err.code().is_some_and(|c| GONE.contains(&c))
+}
+
+/// Treats "already gone" as success.
+pub fn gone_is_fine<T, E, R>(result: Result<T, SdkError<E, R>>) -> anyhow::Result<()>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(()),
+        Err(err) if is_gone(&err) => Ok(()),
+        Err(err) => Err(anyhow::Error::new(err)),
+    }
+}
+
+/// Longest wait for AWS to release what blocks a deletion.
+const RELEASE_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+
+/// Repeats `call` while AWS answers `DependencyViolation` (network interfaces, addresses
+/// or instances still hold the resource), with backoff, for up to 15 minutes. Real AWS
+/// refuses these deletions for a while after the dependents are gone; moto never does.
+pub async fn until_released<T, E, R, F, Fut>(what: &str, mut call: F) -> Result<T, SdkError<E, R>>
+where
+    E: ProvideErrorMetadata,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, SdkError<E, R>>>,
+{
+    let started = Instant::now();
+    let mut pause = Duration::from_millis(500);
+    loop {
+        match call().await {
+            Err(err) if err.code() == Some("DependencyViolation") && started.elapsed() < RELEASE_TIMEOUT => {
+                if started.elapsed() > Duration::from_secs(5) {
+                    eprintln!("  waiting for {what} ({}s)", started.elapsed().as_secs());
+                }
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(10));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Longest wait for a resource to become usable.
+const READY_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+
+/// Calls `check` until it says the resource is ready, with backoff, for up to 15 minutes.
+pub async fn poll<F, Fut>(what: &str, mut check: F) -> anyhow::Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = anyhow::Result<bool>>,
+{
+    let started = Instant::now();
+    let mut pause = Duration::from_millis(200);
+    while !check().await? {
+        anyhow::ensure!(started.elapsed() < READY_TIMEOUT, "gave up waiting for {what}");
+        if started.elapsed() > Duration::from_secs(5) {
+            eprintln!("  waiting for {what} ({}s)", started.elapsed().as_secs());
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(10));
+    }
+    Ok(())
+}
+
+/// Reads a string attribute.
+pub fn text<'a>(attrs: &'a Attrs, name: &str) -> anyhow::Result<&'a str> {
+    attrs.get(name).and_then(Value::as_str).ok_or_else(|| anyhow::anyhow!("attribute `{name}` is missing or not text"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    #[test]
+    fn kind_names_are_unique_and_found() {
+        let names: HashSet<&str> = KINDS.iter().map(|k| k.name()).collect();
+        assert_eq!(names.len(), KINDS.len());
+        for name in names {
+            assert_eq!(kind(name).map(|k| k.name()), Some(name));
+        }
+    }
+}

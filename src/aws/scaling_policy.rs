@@ -1,0 +1,65 @@
+//! `scaling_policy`: add or remove instances, with a cooldown; the alarms trigger it.
+//! moto answers PutScalingPolicy with `PolicyArn`, not `PolicyARN`, so the ARN is read back
+//! with DescribePolicies.
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+use super::{Applied, Attrs, Cx, Kind, gone_is_fine, text};
+
+/// The `scaling_policy` kind.
+pub struct ScalingPolicy;
+
+fn number(attrs: &Attrs, name: &str) -> anyhow::Result<i32> {
+    let n =
+        attrs.get(name).and_then(Value::as_i64).ok_or_else(|| anyhow::anyhow!("attribute `{name}` is not a number"))?;
+    Ok(i32::try_from(n)?)
+}
+
+async fn put(cx: &Cx, attrs: &Attrs) -> anyhow::Result<Applied> {
+    let (group, name) = (text(attrs, "autoscaling_group_name")?, text(attrs, "name")?);
+    cx.autoscaling
+        .put_scaling_policy()
+        .auto_scaling_group_name(group)
+        .policy_name(name)
+        .policy_type("SimpleScaling")
+        .adjustment_type("ChangeInCapacity")
+        .scaling_adjustment(number(attrs, "adjustment")?)
+        .cooldown(number(attrs, "cooldown_seconds")?)
+        .send()
+        .await?;
+    let found = cx.autoscaling.describe_policies().auto_scaling_group_name(group).policy_names(name).send().await?;
+    let arn = found
+        .scaling_policies()
+        .first()
+        .and_then(|p| p.policy_arn())
+        .ok_or_else(|| anyhow::anyhow!("policy {name} not found after creating it"))?;
+    Ok(Applied::with_id(name).output("arn", arn))
+}
+
+#[async_trait]
+impl Kind for ScalingPolicy {
+    fn name(&self) -> &'static str {
+        "scaling_policy"
+    }
+
+    async fn create(&self, cx: &Cx, _address: &str, attrs: &Attrs) -> anyhow::Result<Applied> {
+        put(cx, attrs).await
+    }
+
+    async fn update(
+        &self,
+        cx: &Cx,
+        _address: &str,
+        _id: &str,
+        _before: &Attrs,
+        after: &Attrs,
+    ) -> anyhow::Result<Applied> {
+        put(cx, after).await
+    }
+
+    async fn delete(&self, cx: &Cx, id: &str, attrs: &Attrs) -> anyhow::Result<()> {
+        let group = text(attrs, "autoscaling_group_name")?;
+        gone_is_fine(cx.autoscaling.delete_policy().auto_scaling_group_name(group).policy_name(id).send().await)
+    }
+}

@@ -1,0 +1,92 @@
+//! `security_group`: inbound rules by port, from address ranges or from another group
+//! (the app port accepts only the load balancer's group). Outbound stays open.
+
+use std::collections::BTreeSet;
+
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType, UserIdGroupPair};
+use serde_json::Value;
+
+use super::{Applied, Attrs, Cx, Kind, gone_is_fine, tags, text, until_released};
+
+/// The `security_group` kind.
+pub struct SecurityGroup;
+
+/// The `ingress` rules, each as its JSON text (so rules compare as wholes).
+fn rules(attrs: &Attrs) -> BTreeSet<String> {
+    attrs.get("ingress").and_then(Value::as_array).into_iter().flatten().map(Value::to_string).collect()
+}
+
+/// One rule (`{port, cidrs}` or `{port, source_security_group_id}`) as an EC2 permission.
+fn permission(rule: &str) -> anyhow::Result<IpPermission> {
+    let rule: Value = serde_json::from_str(rule)?;
+    let port =
+        rule.get("port").and_then(Value::as_i64).ok_or_else(|| anyhow::anyhow!("rule without a port: {rule}"))?;
+    let port = i32::try_from(port)?;
+    let mut permission = IpPermission::builder().ip_protocol("tcp").from_port(port).to_port(port);
+    for cidr in rule.get("cidrs").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str) {
+        permission = permission.ip_ranges(IpRange::builder().cidr_ip(cidr).build());
+    }
+    if let Some(group) = rule.get("source_security_group_id").and_then(Value::as_str) {
+        permission = permission.user_id_group_pairs(UserIdGroupPair::builder().group_id(group).build());
+    }
+    Ok(permission.build())
+}
+
+async fn change_rules(cx: &Cx, id: &str, before: &Attrs, after: &Attrs) -> anyhow::Result<()> {
+    let (old, new) = (rules(before), rules(after));
+    let revoke: Vec<IpPermission> = old.difference(&new).map(|r| permission(r)).collect::<anyhow::Result<_>>()?;
+    if !revoke.is_empty() {
+        cx.ec2.revoke_security_group_ingress().group_id(id).set_ip_permissions(Some(revoke)).send().await?;
+    }
+    let grant: Vec<IpPermission> = new.difference(&old).map(|r| permission(r)).collect::<anyhow::Result<_>>()?;
+    if !grant.is_empty() {
+        cx.ec2.authorize_security_group_ingress().group_id(id).set_ip_permissions(Some(grant)).send().await?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Kind for SecurityGroup {
+    fn name(&self) -> &'static str {
+        "security_group"
+    }
+
+    async fn create(&self, cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<Applied> {
+        let created = cx
+            .ec2
+            .create_security_group()
+            .group_name(text(attrs, "name")?)
+            .description(text(attrs, "description")?)
+            .vpc_id(text(attrs, "vpc_id")?)
+            .tag_specifications(tags::ec2_spec(attrs, address, ResourceType::SecurityGroup))
+            .send()
+            .await?;
+        let id = created.group_id().ok_or_else(|| anyhow::anyhow!("CreateSecurityGroup returned no id"))?;
+        change_rules(cx, id, &Attrs::new(), attrs).await?;
+        Ok(Applied::with_id(id))
+    }
+
+    async fn update(
+        &self,
+        cx: &Cx,
+        _address: &str,
+        id: &str,
+        before: &Attrs,
+        after: &Attrs,
+    ) -> anyhow::Result<Applied> {
+        change_rules(cx, id, before, after).await?;
+        tags::update_ec2(cx, id, before, after).await?;
+        Ok(Applied::with_id(id))
+    }
+
+    async fn delete(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<()> {
+        // Refused while a load balancer or instance still has an interface in the group.
+        gone_is_fine(
+            until_released("network interfaces to leave the security group", || {
+                cx.ec2.delete_security_group().group_id(id).send()
+            })
+            .await,
+        )
+    }
+}

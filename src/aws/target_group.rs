@@ -1,0 +1,69 @@
+//! `target_group`: the app instances behind the load balancer, health-checked on the
+//! stack's path and interval.
+
+use async_trait::async_trait;
+use aws_sdk_elasticloadbalancingv2::types::{ProtocolEnum, Tag, TargetTypeEnum};
+use serde_json::Value;
+
+use super::{Applied, Attrs, Cx, Kind, gone_is_fine, tags, text};
+
+/// The `target_group` kind.
+pub struct TargetGroup;
+
+fn number(attrs: &Attrs, name: &str) -> anyhow::Result<i32> {
+    let n =
+        attrs.get(name).and_then(Value::as_i64).ok_or_else(|| anyhow::anyhow!("attribute `{name}` is not a number"))?;
+    Ok(i32::try_from(n)?)
+}
+
+#[async_trait]
+impl Kind for TargetGroup {
+    fn name(&self) -> &'static str {
+        "target_group"
+    }
+
+    async fn create(&self, cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<Applied> {
+        let tags = tags::pairs(attrs, address).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build());
+        let created = cx
+            .elb
+            .create_target_group()
+            .name(text(attrs, "name")?)
+            .protocol(ProtocolEnum::Http)
+            .port(number(attrs, "port")?)
+            .vpc_id(text(attrs, "vpc_id")?)
+            .target_type(TargetTypeEnum::Instance)
+            .health_check_path(text(attrs, "health_check_path")?)
+            .health_check_interval_seconds(number(attrs, "health_check_interval_seconds")?)
+            .set_tags(Some(tags.collect()))
+            .send()
+            .await?;
+        let arn = created
+            .target_groups()
+            .first()
+            .and_then(|t| t.target_group_arn())
+            .ok_or_else(|| anyhow::anyhow!("CreateTargetGroup returned no ARN"))?;
+        Ok(Applied::with_id(arn).output("arn", arn))
+    }
+
+    async fn update(
+        &self,
+        cx: &Cx,
+        _address: &str,
+        id: &str,
+        _before: &Attrs,
+        after: &Attrs,
+    ) -> anyhow::Result<Applied> {
+        cx.elb
+            .modify_target_group()
+            .target_group_arn(id)
+            .health_check_path(text(after, "health_check_path")?)
+            .health_check_interval_seconds(number(after, "health_check_interval_seconds")?)
+            .send()
+            .await?;
+        Ok(Applied::with_id(id))
+    }
+
+    async fn delete(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<()> {
+        gone_is_fine(cx.elb.delete_target_group().target_group_arn(id).send().await)
+    }
+}

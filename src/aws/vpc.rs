@@ -1,0 +1,50 @@
+//! `vpc`: the stack's VPC, with DNS hostnames on so that public instances get names.
+
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};
+
+use super::{Applied, Attrs, Cx, Kind, gone_is_fine, tags, text};
+
+/// The `vpc` kind.
+pub struct Vpc;
+
+#[async_trait]
+impl Kind for Vpc {
+    fn name(&self) -> &'static str {
+        "vpc"
+    }
+
+    async fn create(&self, cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<Applied> {
+        let created = cx
+            .ec2
+            .create_vpc()
+            .cidr_block(text(attrs, "cidr_block")?)
+            .tag_specifications(tags::ec2_spec(attrs, address, ResourceType::Vpc))
+            .send()
+            .await?;
+        let id = created.vpc().and_then(|v| v.vpc_id()).ok_or_else(|| anyhow::anyhow!("CreateVpc returned no id"))?;
+        cx.ec2
+            .modify_vpc_attribute()
+            .vpc_id(id)
+            .enable_dns_hostnames(AttributeBooleanValue::builder().value(true).build())
+            .send()
+            .await?;
+        Ok(Applied::with_id(id))
+    }
+
+    async fn update(
+        &self,
+        cx: &Cx,
+        _address: &str,
+        id: &str,
+        before: &Attrs,
+        after: &Attrs,
+    ) -> anyhow::Result<Applied> {
+        tags::update_ec2(cx, id, before, after).await?;
+        Ok(Applied::with_id(id))
+    }
+
+    async fn delete(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<()> {
+        gone_is_fine(cx.ec2.delete_vpc().vpc_id(id).send().await)
+    }
+}

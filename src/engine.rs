@@ -1,0 +1,257 @@
+//! The engine: applies a [`Plan`] with as much concurrency as dependencies allow, and
+//! checkpoints the state file after every finished step. It finds kinds by name and never
+//! names one.
+//!
+//! 1. Teardown: deletions and the old halves of replacements, dependents first.
+//! 2. Build: creations, updates and the new halves of replacements, dependencies first.
+//!
+//! Within a phase every step whose dependencies are done runs at once (bounded by
+//! [`MAX_IN_FLIGHT`]). After the first failure nothing new starts; steps in flight finish
+//! and are recorded, so the next run resumes from an accurate state.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use serde_json::Value;
+use tokio::task::JoinSet;
+
+use crate::aws::{Applied, Attrs, Cx, Kind};
+use crate::plan::graph::resolve_references;
+use crate::plan::{Action, Address, DependencyQueue, Plan, Resource};
+use crate::state::{self, Recorded, State};
+
+/// Most AWS operations in flight at once.
+pub const MAX_IN_FLIGHT: usize = 16;
+
+/// What a step does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verb {
+    /// Creating a resource.
+    Create,
+    /// Changing a resource in place.
+    Update,
+    /// Deleting a resource.
+    Delete,
+}
+
+/// Receives progress, one call per step start and end.
+pub trait Report: Sync {
+    /// A step started.
+    fn started(&self, address: &Address, verb: Verb);
+    /// A step finished: `id` is the resource's id.
+    fn finished(&self, address: &Address, verb: Verb, id: &str, took: Duration);
+    /// A step failed.
+    fn failed(&self, address: &Address, verb: Verb, error: &anyhow::Error);
+}
+
+/// Finds the kind for a kind name.
+pub type Lookup = fn(&str) -> Option<&'static dyn Kind>;
+
+/// Applies `plan` (made from `desired` against `state`), saving `state` to `state_path`
+/// after every step.
+pub async fn apply(
+    cx: Arc<Cx>,
+    lookup: Lookup,
+    plan: &Plan,
+    desired: &[Resource],
+    state: &mut State,
+    state_path: &Path,
+    report: &dyn Report,
+) -> anyhow::Result<()> {
+    let kind_of = |name: &str| lookup(name).ok_or_else(|| anyhow::anyhow!("no resource kind `{name}` in this build"));
+    for change in &plan.changes {
+        kind_of(&change.kind)?;
+    }
+
+    let teardown: Vec<&Address> = plan
+        .changes
+        .iter()
+        .filter(|c| matches!(c.action, Action::Delete | Action::Replace))
+        .map(|c| &c.address)
+        .collect();
+    let mut queue = DependencyQueue::default();
+    for address in &teardown {
+        let dependents = state
+            .resources
+            .iter()
+            .filter(|(other, r)| teardown.contains(other) && r.depends_on.contains(address))
+            .map(|(other, _)| other.clone());
+        queue.queue((*address).clone(), dependents);
+    }
+    run_phase(&cx, &kind_of, queue, Verb::Delete, &HashMap::new(), state, state_path, report).await?;
+
+    let build: HashMap<&Address, Verb> = plan
+        .changes
+        .iter()
+        .filter_map(|c| match c.action {
+            Action::Create | Action::Replace => Some((&c.address, Verb::Create)),
+            Action::Update => Some((&c.address, Verb::Update)),
+            Action::Delete => None,
+        })
+        .collect();
+    let resources: HashMap<&Address, &Resource> = desired.iter().map(|r| (&r.address, r)).collect();
+    let mut queue = DependencyQueue::default();
+    for address in build.keys() {
+        let deps = resources[address].depends_on.iter().filter(|d| build.contains_key(d)).cloned();
+        queue.queue((*address).clone(), deps);
+    }
+    let verbs: HashMap<Address, (Verb, &Resource)> =
+        build.iter().map(|(a, v)| ((*a).clone(), (*v, resources[a]))).collect();
+    run_phase(&cx, &kind_of, queue, Verb::Create, &verbs, state, state_path, report).await
+}
+
+/// One step, ready to run on its own task.
+struct Job {
+    address: Address,
+    verb: Verb,
+    kind: &'static dyn Kind,
+    id: String,
+    before: Attrs,
+    after: Attrs,
+}
+
+impl Job {
+    async fn run(self, cx: Arc<Cx>) -> (Address, Verb, anyhow::Result<Option<Applied>>, Duration) {
+        let started = Instant::now();
+        let result = match self.verb {
+            Verb::Create => self.kind.create(&cx, &self.address.0, &self.after).await.map(Some),
+            Verb::Update => self.kind.update(&cx, &self.address.0, &self.id, &self.before, &self.after).await.map(Some),
+            Verb::Delete => self.kind.delete(&cx, &self.id, &self.before).await.map(|()| None),
+        };
+        (self.address, self.verb, result, started.elapsed())
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run_phase(
+    cx: &Arc<Cx>,
+    kind_of: &impl Fn(&str) -> anyhow::Result<&'static dyn Kind>,
+    mut queue: DependencyQueue<Address>,
+    default_verb: Verb,
+    build: &HashMap<Address, (Verb, &Resource)>,
+    state: &mut State,
+    state_path: &Path,
+    report: &dyn Report,
+) -> anyhow::Result<()> {
+    queue.queue_finished();
+    let mut running: JoinSet<(Address, Verb, anyhow::Result<Option<Applied>>, Duration)> = JoinSet::new();
+    let mut ready: Vec<Address> = Vec::new();
+    let mut failures: Vec<String> = Vec::new();
+    loop {
+        if failures.is_empty() {
+            ready.extend(queue.dequeue_ready());
+            while running.len() < MAX_IN_FLIGHT && !ready.is_empty() {
+                let address = ready.remove(0);
+                let job = prepare(&address, default_verb, build, state, kind_of)?;
+                report.started(&address, job.verb);
+                running.spawn(job.run(cx.clone()));
+            }
+        }
+        let Some(done) = running.join_next().await else { break };
+        let (address, verb, result, took) = done.context("a provisioning task panicked")?;
+        match result {
+            Ok(applied) => {
+                record(state, &address, verb, applied, build);
+                state::save(state_path, state)?;
+                report.finished(&address, verb, state.resources.get(&address).map_or("", |r| &r.id), took);
+                queue.finish(&address);
+            }
+            Err(error) => {
+                report.failed(&address, verb, &error);
+                failures.push(format!("{address}: {error:#}"));
+            }
+        }
+    }
+    if !failures.is_empty() {
+        let skipped: Vec<String> = queue.waiting().map(|a| a.0.clone()).chain(ready.into_iter().map(|a| a.0)).collect();
+        let mut message = failures.join("\n");
+        if !skipped.is_empty() {
+            message.push_str(&format!("\nnot started: {}", skipped.join(", ")));
+        }
+        anyhow::bail!("{message}");
+    }
+    anyhow::ensure!(
+        queue.is_empty(),
+        "dependency cycle among: {}",
+        queue.waiting().map(|a| a.0.as_str()).collect::<Vec<_>>().join(", ")
+    );
+    Ok(())
+}
+
+/// Builds the job for `address` from the state as it is now (its dependencies are done).
+fn prepare(
+    address: &Address,
+    default_verb: Verb,
+    build: &HashMap<Address, (Verb, &Resource)>,
+    state: &State,
+    kind_of: &impl Fn(&str) -> anyhow::Result<&'static dyn Kind>,
+) -> anyhow::Result<Job> {
+    let recorded = state.resources.get(address);
+    let resolve = |attrs: &BTreeMap<String, Value>| -> anyhow::Result<Attrs> {
+        attrs.iter().map(|(k, v)| Ok((k.clone(), resolve_references(v, &|a, o| output(state, a, o))?))).collect()
+    };
+    let before = recorded.map(|r| resolve(&r.attrs)).transpose()?.unwrap_or_default();
+    match build.get(address) {
+        Some((verb, resource)) => Ok(Job {
+            address: address.clone(),
+            verb: *verb,
+            kind: kind_of(resource.kind)?,
+            id: recorded.map(|r| r.id.clone()).unwrap_or_default(),
+            before,
+            after: resolve(&resource.values())?,
+        }),
+        None => {
+            let recorded = recorded.ok_or_else(|| anyhow::anyhow!("{address} is not in the state"))?;
+            Ok(Job {
+                address: address.clone(),
+                verb: default_verb,
+                kind: kind_of(&recorded.kind)?,
+                id: recorded.id.clone(),
+                before,
+                after: Attrs::new(),
+            })
+        }
+    }
+}
+
+/// The value of `output` of the resource at `address`, from the state.
+fn output(state: &State, address: &Address, output: &str) -> anyhow::Result<Value> {
+    state
+        .resources
+        .get(address)
+        .and_then(|r| r.outputs.get(output))
+        .cloned()
+        .ok_or_else(|| anyhow::anyhow!("{address} has no output `{output}` yet"))
+}
+
+/// Writes a finished step into the state.
+fn record(
+    state: &mut State,
+    address: &Address,
+    verb: Verb,
+    applied: Option<Applied>,
+    build: &HashMap<Address, (Verb, &Resource)>,
+) {
+    let (Some(applied), Some((_, resource))) = (applied, build.get(address)) else {
+        state.resources.remove(address);
+        return;
+    };
+    let mut outputs = match (verb, state.resources.get(address)) {
+        (Verb::Update, Some(previous)) => previous.outputs.clone(),
+        _ => BTreeMap::new(),
+    };
+    outputs.extend(applied.outputs);
+    state.resources.insert(
+        address.clone(),
+        Recorded {
+            kind: resource.kind.to_string(),
+            id: applied.id,
+            attrs: resource.values(),
+            outputs,
+            depends_on: resource.depends_on.clone(),
+        },
+    );
+}

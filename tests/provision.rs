@@ -1,0 +1,180 @@
+//! The engine and resource kinds against a real moto_server (CLOUDCOMP_TEST_AWS_ENDPOINT,
+//! started by .ci/run): create, no-change, change in place, destroy, checked through the
+//! AWS API rather than the state file.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_sdk_ec2::types::Filter;
+use cloudcomp::aws::{self, Cx};
+use cloudcomp::engine::{self, Report, Verb};
+use cloudcomp::plan::{self, Action, Address, Resource};
+use cloudcomp::stack;
+use cloudcomp::state::{self, State};
+
+fn moto() -> String {
+    std::env::var("CLOUDCOMP_TEST_AWS_ENDPOINT")
+        .expect("CLOUDCOMP_TEST_AWS_ENDPOINT is not set: start moto_server (bash .ci/run does)")
+}
+
+/// Records every finished step.
+#[derive(Default)]
+struct Recorder(Mutex<Vec<(String, Verb)>>);
+
+impl Report for Recorder {
+    fn started(&self, _: &Address, _: Verb) {}
+    fn finished(&self, address: &Address, verb: Verb, _: &str, _: Duration) {
+        self.0.lock().unwrap().push((address.0.clone(), verb));
+    }
+    fn failed(&self, address: &Address, _: Verb, error: &anyhow::Error) {
+        panic!("{address} failed: {error:#}");
+    }
+}
+
+/// The stack's resources.
+fn buildable(stack: &stack::Stack) -> Vec<Resource> {
+    plan::desired(stack, "1")
+}
+
+async fn tagged(cx: &Cx, what: &str) -> usize {
+    let filter = Filter::builder().name(format!("tag:{}", plan::STACK_TAG)).values(&cx.stack).build();
+    match what {
+        "vpc" => cx.ec2.describe_vpcs().filters(filter).send().await.unwrap().vpcs().len(),
+        "subnet" => cx.ec2.describe_subnets().filters(filter).send().await.unwrap().subnets().len(),
+        "security_group" => {
+            cx.ec2.describe_security_groups().filters(filter).send().await.unwrap().security_groups().len()
+        }
+        "internet_gateway" => {
+            cx.ec2.describe_internet_gateways().filters(filter).send().await.unwrap().internet_gateways().len()
+        }
+        "route_table" => cx.ec2.describe_route_tables().filters(filter).send().await.unwrap().route_tables().len(),
+        other => panic!("no count for {other}"),
+    }
+}
+
+#[tokio::test]
+async fn default_stack_up_no_change_update_and_destroy() {
+    let name = format!("dflt{}", std::process::id());
+    let text = include_str!("../stacks/default.yaml").replace("name: demo", &format!("name: {name}"));
+    let mut stack = stack::parse(&text).unwrap();
+    let cx = Arc::new(Cx::connect(&stack.name, &stack.region, Some(&moto()), None).await);
+    let dir = tempfile::tempdir().unwrap();
+    let state_path = dir.path().join("state.json");
+    let mut state = State::new(&stack.name, &stack.region);
+
+    let desired = buildable(&stack);
+    assert!(desired.len() >= 20, "expected the whole stack, got {}", desired.len());
+    let plan = plan::diff(&desired, &state);
+    assert_eq!(plan.count(Action::Create), desired.len());
+    let report = Recorder::default();
+    engine::apply(cx.clone(), aws::kind, &plan, &desired, &mut state, &state_path, &report).await.unwrap();
+    assert_eq!(report.0.lock().unwrap().len(), desired.len(), "each resource created exactly once");
+    assert_eq!(state::load(&state_path, &name, &stack.region).unwrap(), state, "the state file holds every step");
+    for (kind, count) in [("vpc", 1), ("subnet", 2), ("security_group", 2), ("internet_gateway", 1), ("route_table", 1)]
+    {
+        assert_eq!(tagged(&cx, kind).await, count, "{kind} by tag");
+    }
+
+    // The app's group admits the app port from the load balancer's group only.
+    let app_group = state.resources[&Address::from("security_group.app")].id.clone();
+    let alb_group = state.resources[&Address::from("security_group.alb")].id.clone();
+    let groups = cx.ec2.describe_security_groups().group_ids(&app_group).send().await.unwrap();
+    let rules = groups.security_groups()[0].ip_permissions();
+    assert_eq!(rules.len(), 1);
+    assert_eq!(rules[0].from_port(), Some(8080));
+    assert!(rules[0].ip_ranges().is_empty());
+    assert_eq!(rules[0].user_id_group_pairs()[0].group_id(), Some(alb_group.as_str()));
+
+    // The group launched its instances into the target group; the alarms drive the policies.
+    let group = cx
+        .autoscaling
+        .describe_auto_scaling_groups()
+        .auto_scaling_group_names(format!("{name}-asg"))
+        .send()
+        .await
+        .unwrap();
+    let group = &group.auto_scaling_groups()[0];
+    assert_eq!((group.min_size(), group.max_size(), group.desired_capacity()), (Some(2), Some(5), Some(2)));
+    assert_eq!(group.instances().len(), 2);
+    assert_eq!(group.health_check_type(), Some("ELB"));
+    let alarms = cx.cloudwatch.describe_alarms().alarm_name_prefix(format!("{name}-")).send().await.unwrap();
+    assert_eq!(alarms.metric_alarms().len(), 2);
+    for alarm in alarms.metric_alarms() {
+        assert_eq!(alarm.metric_name(), Some("RequestCount"));
+        let action = &alarm.alarm_actions()[0];
+        let policy = if alarm.threshold() == Some(10.0) && alarm.alarm_name().unwrap().ends_with("out") {
+            "scale_out"
+        } else {
+            "scale_in"
+        };
+        assert_eq!(
+            Some(action.as_str()),
+            state.resources[&Address::from(format!("scaling_policy.{policy}").as_str())].outputs["arn"].as_str()
+        );
+    }
+    let policy = cx
+        .iam
+        .get_role_policy()
+        .role_name(format!("{name}-instance"))
+        .policy_name("dynamodb-table")
+        .send()
+        .await
+        .unwrap();
+    let document = urlencoding_decode(policy.policy_document());
+    let table_arn = state.resources[&Address::from("dynamodb_table.app")].outputs["arn"].as_str().unwrap().to_string();
+    assert!(document.contains(&table_arn) && !document.contains("\"*\""), "policy not scoped to the table: {document}");
+
+    assert!(plan::diff(&desired, &state).is_empty(), "a second run plans nothing");
+
+    stack.network.allow_from = vec!["203.0.113.0/24".parse().unwrap()];
+    stack.scaling.max = 4;
+    let changed = buildable(&stack);
+    let plan = plan::diff(&changed, &state);
+    let touched: Vec<(&str, Action)> = plan.changes.iter().map(|c| (c.address.0.as_str(), c.action)).collect();
+    assert_eq!(touched, [("security_group.alb", Action::Update), ("autoscaling_group.app", Action::Update)]);
+    engine::apply(cx.clone(), aws::kind, &plan, &changed, &mut state, &state_path, &Recorder::default()).await.unwrap();
+    let groups = cx.ec2.describe_security_groups().group_ids(&alb_group).send().await.unwrap();
+    let ranges: Vec<&str> = groups.security_groups()[0]
+        .ip_permissions()
+        .iter()
+        .flat_map(|p| p.ip_ranges())
+        .filter_map(|r| r.cidr_ip())
+        .collect();
+    assert_eq!(ranges, ["203.0.113.0/24"]);
+    let group = cx
+        .autoscaling
+        .describe_auto_scaling_groups()
+        .auto_scaling_group_names(format!("{name}-asg"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(group.auto_scaling_groups()[0].max_size(), Some(4));
+
+    let teardown = plan::diff(&[], &state);
+    assert_eq!(teardown.count(Action::Delete), desired.len());
+    engine::apply(cx.clone(), aws::kind, &teardown, &[], &mut state, &state_path, &Recorder::default()).await.unwrap();
+    assert!(state.resources.is_empty());
+    for kind in ["vpc", "subnet", "security_group", "internet_gateway", "route_table"] {
+        assert_eq!(tagged(&cx, kind).await, 0, "{kind} left behind");
+    }
+    let groups = cx
+        .autoscaling
+        .describe_auto_scaling_groups()
+        .auto_scaling_group_names(format!("{name}-asg"))
+        .send()
+        .await
+        .unwrap();
+    assert!(groups.auto_scaling_groups().is_empty(), "the Auto Scaling group is left behind");
+    let balancers = cx.elb.describe_load_balancers().send().await.unwrap();
+    assert!(
+        !balancers.load_balancers().iter().any(|l| l.load_balancer_name() == Some(&format!("{name}-alb"))),
+        "ALB left behind"
+    );
+    assert!(cx.iam.get_role().role_name(format!("{name}-instance")).send().await.is_err(), "IAM role left behind");
+    assert!(cx.dynamodb.describe_table().table_name(format!("{name}-app")).send().await.is_err(), "table left behind");
+}
+
+/// IAM returns policy documents URL-encoded.
+fn urlencoding_decode(text: &str) -> String {
+    form_urlencoded::parse(format!("x={text}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default()
+}
