@@ -178,3 +178,44 @@ async fn default_stack_up_no_change_update_and_destroy() {
 fn urlencoding_decode(text: &str) -> String {
     form_urlencoded::parse(format!("x={text}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default()
 }
+
+fn cloudcomp(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_cloudcomp")).args(args).output().expect("running cloudcomp")
+}
+
+#[test]
+fn the_cli_ups_prints_the_url_makes_no_call_when_nothing_changed_and_destroys() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("stack.yaml");
+    let name = format!("cli{}", std::process::id());
+    std::fs::write(&file, include_str!("../stacks/default.yaml").replace("name: demo", &format!("name: {name}")))
+        .unwrap();
+    let file = file.to_str().unwrap();
+    let endpoint = moto();
+
+    let up = cloudcomp(&["up", "-f", file, "--endpoint-url", &endpoint]);
+    assert!(up.status.success(), "up failed: {}", String::from_utf8_lossy(&up.stderr));
+    let url = String::from_utf8_lossy(&up.stdout);
+    assert!(url.trim().starts_with("http://") && url.trim().ends_with("/api/v1/users"), "up printed {url:?}");
+    let state_file = dir.path().join(".cloudcomp").join(format!("{name}.state.json"));
+    assert!(state_file.exists(), "no state file beside the stack");
+
+    // Nothing listens on port 9: a no-change `up` that made any AWS call would fail.
+    let again = cloudcomp(&["up", "-f", file, "--endpoint-url", "http://127.0.0.1:9"]);
+    assert!(again.status.success(), "no-change up failed: {}", String::from_utf8_lossy(&again.stderr));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("no changes"));
+    assert_eq!(cloudcomp(&["plan", "-f", file]).status.code(), Some(0));
+
+    // A second run while the state is locked by a live process changes nothing.
+    let lock = state_file.with_file_name(format!("{name}.state.json.lock"));
+    std::fs::write(&lock, format!("{} 2026-01-01T00:00:00Z\n", std::process::id())).unwrap();
+    let locked = cloudcomp(&["destroy", "-f", file, "--endpoint-url", &endpoint]);
+    assert_eq!(locked.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&locked.stderr).contains(&format!("locked by pid {}", std::process::id())));
+    std::fs::remove_file(&lock).unwrap();
+
+    let down = cloudcomp(&["destroy", "-f", file, "--endpoint-url", &endpoint]);
+    assert!(down.status.success(), "destroy failed: {}", String::from_utf8_lossy(&down.stderr));
+    let state: serde_json::Value = serde_json::from_slice(&std::fs::read(&state_file).unwrap()).unwrap();
+    assert_eq!(state["resources"], serde_json::json!({}));
+}
