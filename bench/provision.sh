@@ -2,13 +2,15 @@
 # Times `cloudcomp up` (cold), a no-change `up`, and `destroy` of stacks/default.yaml against
 # a moto_server of its own. Prints the figures. Not a test: numbers depend on the machine.
 #
-#   bash bench/provision.sh            # RUNS=3 by default
+#   bash bench/provision.sh            # RUNS=3, PROFILE=release by default
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${RUNS:-3}
 command -v moto_server >/dev/null || { echo "bench/provision.sh needs moto_server (pip install 'moto[server]')" >&2; exit 1; }
-cargo build --release -q -p cloudcomp
-bin=${CARGO_TARGET_DIR:-target}/release/cloudcomp
+profile=${PROFILE:-release}   # PROFILE=dev to time the debug build
+cargo build --profile "$profile" -q -p cloudcomp
+dir=$profile; [ "$profile" = dev ] && dir=debug
+bin=${CARGO_TARGET_DIR:-target}/$dir/cloudcomp
 work=$(mktemp -d /tmp/cloudcomp-provision.XXXXXX)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 MOTO_IAM_LOAD_MANAGED_POLICIES=true moto_server -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1 &
