@@ -5,28 +5,11 @@
 
 use async_trait::async_trait;
 use aws_sdk_autoscaling::types::{LaunchTemplateSpecification, Tag};
-use serde_json::Value;
 
-use super::{Applied, Attrs, Cx, Kind, is_gone, poll, tags, text};
+use super::{Applied, Attrs, Cx, Kind, int, is_gone, poll, strings, tags, text};
 
 /// The `autoscaling_group` kind.
 pub struct AutoscalingGroup;
-
-fn number(attrs: &Attrs, name: &str) -> anyhow::Result<i32> {
-    let n =
-        attrs.get(name).and_then(Value::as_i64).ok_or_else(|| anyhow::anyhow!("attribute `{name}` is not a number"))?;
-    Ok(i32::try_from(n)?)
-}
-
-fn list(attrs: &Attrs, name: &str) -> Vec<String> {
-    attrs
-        .get(name)
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|v| v.as_str().map(str::to_string))
-        .collect()
-}
 
 fn template(attrs: &Attrs) -> anyhow::Result<LaunchTemplateSpecification> {
     Ok(LaunchTemplateSpecification::builder()
@@ -61,14 +44,14 @@ impl Kind for AutoscalingGroup {
         cx.autoscaling
             .create_auto_scaling_group()
             .auto_scaling_group_name(name)
-            .min_size(number(attrs, "min_size")?)
-            .max_size(number(attrs, "max_size")?)
-            .desired_capacity(number(attrs, "desired_capacity")?)
+            .min_size(int(attrs, "min_size")?)
+            .max_size(int(attrs, "max_size")?)
+            .desired_capacity(int(attrs, "desired_capacity")?)
             .launch_template(template(attrs)?)
-            .vpc_zone_identifier(list(attrs, "subnet_ids").join(","))
-            .set_target_group_arns(Some(list(attrs, "target_group_arns")))
+            .vpc_zone_identifier(strings(attrs, "subnet_ids").join(","))
+            .set_target_group_arns(Some(strings(attrs, "target_group_arns")))
             .health_check_type(text(attrs, "health_check_type")?)
-            .health_check_grace_period(number(attrs, "health_check_grace_period")?)
+            .health_check_grace_period(int(attrs, "health_check_grace_period")?)
             .set_tags(Some(tags.collect()))
             .send()
             .await?;
@@ -89,19 +72,19 @@ impl Kind for AutoscalingGroup {
             .autoscaling
             .update_auto_scaling_group()
             .auto_scaling_group_name(id)
-            .min_size(number(after, "min_size")?)
-            .max_size(number(after, "max_size")?)
+            .min_size(int(after, "min_size")?)
+            .max_size(int(after, "max_size")?)
             .launch_template(template(after)?)
-            .vpc_zone_identifier(list(after, "subnet_ids").join(","))
+            .vpc_zone_identifier(strings(after, "subnet_ids").join(","))
             .health_check_type(text(after, "health_check_type")?)
-            .health_check_grace_period(number(after, "health_check_grace_period")?);
+            .health_check_grace_period(int(after, "health_check_grace_period")?);
         // Only a changed `desired` is sent: the alarms move the live count, and re-applying
         // the stack must not undo their work.
         if before.get("desired_capacity") != after.get("desired_capacity") {
-            request = request.desired_capacity(number(after, "desired_capacity")?);
+            request = request.desired_capacity(int(after, "desired_capacity")?);
         }
         request.send().await?;
-        let (old, new) = (list(before, "target_group_arns"), list(after, "target_group_arns"));
+        let (old, new) = (strings(before, "target_group_arns"), strings(after, "target_group_arns"));
         let attach: Vec<String> = new.iter().filter(|a| !old.contains(a)).cloned().collect();
         let detach: Vec<String> = old.iter().filter(|a| !new.contains(a)).cloned().collect();
         if !attach.is_empty() {

@@ -3,22 +3,11 @@
 
 use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::types::{LoadBalancerSchemeEnum, LoadBalancerStateEnum, LoadBalancerTypeEnum, Tag};
-use serde_json::Value;
 
-use super::{Applied, Attrs, Cx, Kind, gone_is_fine, is_gone, poll, tags};
+use super::{Applied, Attrs, Cx, Kind, gone_is_fine, is_gone, poll, strings, tags};
 
 /// The `load_balancer` kind.
 pub struct LoadBalancer;
-
-fn list(attrs: &Attrs, name: &str) -> Vec<String> {
-    attrs
-        .get(name)
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|v| v.as_str().map(str::to_string))
-        .collect()
-}
 
 /// The part of an ALB ARN that CloudWatch uses as its `LoadBalancer` dimension.
 fn arn_suffix(arn: &str) -> String {
@@ -39,8 +28,8 @@ impl Kind for LoadBalancer {
             .name(super::text(attrs, "name")?)
             .r#type(LoadBalancerTypeEnum::Application)
             .scheme(LoadBalancerSchemeEnum::InternetFacing)
-            .set_subnets(Some(list(attrs, "subnet_ids")))
-            .set_security_groups(Some(list(attrs, "security_group_ids")))
+            .set_subnets(Some(strings(attrs, "subnet_ids")))
+            .set_security_groups(Some(strings(attrs, "security_group_ids")))
             .set_tags(Some(tags.collect()))
             .send()
             .await?;
@@ -68,13 +57,13 @@ impl Kind for LoadBalancer {
         after: &Attrs,
     ) -> anyhow::Result<Applied> {
         if before.get("subnet_ids") != after.get("subnet_ids") {
-            cx.elb.set_subnets().load_balancer_arn(id).set_subnets(Some(list(after, "subnet_ids"))).send().await?;
+            cx.elb.set_subnets().load_balancer_arn(id).set_subnets(Some(strings(after, "subnet_ids"))).send().await?;
         }
         if before.get("security_group_ids") != after.get("security_group_ids") {
             cx.elb
                 .set_security_groups()
                 .load_balancer_arn(id)
-                .set_security_groups(Some(list(after, "security_group_ids")))
+                .set_security_groups(Some(strings(after, "security_group_ids")))
                 .send()
                 .await?;
         }

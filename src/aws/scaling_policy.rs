@@ -3,18 +3,11 @@
 //! with DescribePolicies.
 
 use async_trait::async_trait;
-use serde_json::Value;
 
-use super::{Applied, Attrs, Cx, Kind, gone_is_fine, text};
+use super::{Applied, Attrs, Cx, Kind, gone_is_fine, int, text};
 
 /// The `scaling_policy` kind.
 pub struct ScalingPolicy;
-
-fn number(attrs: &Attrs, name: &str) -> anyhow::Result<i32> {
-    let n =
-        attrs.get(name).and_then(Value::as_i64).ok_or_else(|| anyhow::anyhow!("attribute `{name}` is not a number"))?;
-    Ok(i32::try_from(n)?)
-}
 
 async fn put(cx: &Cx, attrs: &Attrs) -> anyhow::Result<Applied> {
     let (group, name) = (text(attrs, "autoscaling_group_name")?, text(attrs, "name")?);
@@ -24,8 +17,8 @@ async fn put(cx: &Cx, attrs: &Attrs) -> anyhow::Result<Applied> {
         .policy_name(name)
         .policy_type("SimpleScaling")
         .adjustment_type("ChangeInCapacity")
-        .scaling_adjustment(number(attrs, "adjustment")?)
-        .cooldown(number(attrs, "cooldown_seconds")?)
+        .scaling_adjustment(int(attrs, "adjustment")?)
+        .cooldown(int(attrs, "cooldown_seconds")?)
         .send()
         .await?;
     let found = cx.autoscaling.describe_policies().auto_scaling_group_name(group).policy_names(name).send().await?;

@@ -3,18 +3,11 @@
 
 use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::types::{ProtocolEnum, Tag, TargetTypeEnum};
-use serde_json::Value;
 
-use super::{Applied, Attrs, Cx, Kind, gone_is_fine, tags, text};
+use super::{Applied, Attrs, Cx, Kind, gone_is_fine, int, tags, text};
 
 /// The `target_group` kind.
 pub struct TargetGroup;
-
-fn number(attrs: &Attrs, name: &str) -> anyhow::Result<i32> {
-    let n =
-        attrs.get(name).and_then(Value::as_i64).ok_or_else(|| anyhow::anyhow!("attribute `{name}` is not a number"))?;
-    Ok(i32::try_from(n)?)
-}
 
 #[async_trait]
 impl Kind for TargetGroup {
@@ -29,11 +22,11 @@ impl Kind for TargetGroup {
             .create_target_group()
             .name(text(attrs, "name")?)
             .protocol(ProtocolEnum::Http)
-            .port(number(attrs, "port")?)
+            .port(int(attrs, "port")?)
             .vpc_id(text(attrs, "vpc_id")?)
             .target_type(TargetTypeEnum::Instance)
             .health_check_path(text(attrs, "health_check_path")?)
-            .health_check_interval_seconds(number(attrs, "health_check_interval_seconds")?)
+            .health_check_interval_seconds(int(attrs, "health_check_interval_seconds")?)
             .set_tags(Some(tags.collect()))
             .send()
             .await?;
@@ -57,7 +50,7 @@ impl Kind for TargetGroup {
             .modify_target_group()
             .target_group_arn(id)
             .health_check_path(text(after, "health_check_path")?)
-            .health_check_interval_seconds(number(after, "health_check_interval_seconds")?)
+            .health_check_interval_seconds(int(after, "health_check_interval_seconds")?)
             .send()
             .await?;
         Ok(Applied::with_id(id))

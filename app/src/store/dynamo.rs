@@ -35,6 +35,9 @@ use super::{AuditEntry, AuditPage, AuthUser, Item, ItemPatch, Person, SharedStat
 
 type Record = HashMap<String, Av>;
 
+/// Ids tried before giving up on an insert.
+const ID_ATTEMPTS: usize = 16;
+
 /// The DynamoDB store.
 pub struct DynamoStore {
     client: Client,
@@ -125,6 +128,21 @@ impl DynamoStore {
             .await
             .map_err(StoreError::backend)?;
         number(out.attributes.as_ref().unwrap_or(&HashMap::new()), "value")
+    }
+
+    /// Writes the record `make(id)` under the next id of `counter`. Should the id be taken
+    /// (moto's counters are not atomic under concurrent requests; DynamoDB's are), takes
+    /// the next one.
+    async fn insert_with_new_id(&self, counter: &str, make: impl Fn(i64) -> Record) -> StoreResult<i64> {
+        for _ in 0..ID_ATTEMPTS {
+            let id = self.next_id(counter).await?;
+            match self.put_new(make(id), "id taken").await {
+                Ok(()) => return Ok(id),
+                Err(StoreError::Conflict(_)) => continue,
+                Err(err) => return Err(err),
+            }
+        }
+        Err(StoreError::Backend(anyhow::anyhow!("no free `{counter}` id after {ID_ATTEMPTS} attempts")))
     }
 
     /// Writes `put` only if no record has its key; `Conflict(message)` otherwise.
@@ -279,16 +297,17 @@ impl Store for DynamoStore {
     }
 
     async fn update_shared_state(&self, counter: i64, message: &str, at: &str) -> StoreResult<SharedState> {
-        let seq = self.next_id("log").await?;
-        let entry = record([
-            ("pk", s("LOG")),
-            ("sk", s(padded(seq))),
-            ("id", n(seq)),
-            ("counter", n(counter)),
-            ("message", s(message)),
-            ("timestamp", s(at)),
-        ]);
-        self.put_new(entry, "audit entry exists").await?;
+        self.insert_with_new_id("log", |seq| {
+            record([
+                ("pk", s("LOG")),
+                ("sk", s(padded(seq))),
+                ("id", n(seq)),
+                ("counter", n(counter)),
+                ("message", s(message)),
+                ("timestamp", s(at)),
+            ])
+        })
+        .await?;
         Ok(SharedState { counter, message: message.to_string(), updated_at: Some(at.to_string()) })
     }
 
@@ -332,16 +351,28 @@ impl Store for DynamoStore {
     }
 
     async fn add_person(&self, name: &str, email: &str) -> StoreResult<Person> {
-        let id = self.next_id("person").await?;
-        let claim = record([("pk", s("EMAIL")), ("sk", s(email.to_lowercase())), ("id", n(id))]);
-        let person =
-            record([("pk", s("PERSON")), ("sk", s(padded(id))), ("id", n(id)), ("name", s(name)), ("email", s(email))]);
-        let items = vec![self.put(claim, "attribute_not_exists(pk)")?, self.put(person, "attribute_not_exists(pk)")?];
-        if self.transact(items).await? {
-            Ok(Person { id, name: name.to_string(), email: email.to_string() })
-        } else {
-            Err(StoreError::Conflict("email already registered".into()))
+        let email_key = email.to_lowercase();
+        for _ in 0..ID_ATTEMPTS {
+            let id = self.next_id("person").await?;
+            let claim = record([("pk", s("EMAIL")), ("sk", s(&email_key)), ("id", n(id))]);
+            let person = record([
+                ("pk", s("PERSON")),
+                ("sk", s(padded(id))),
+                ("id", n(id)),
+                ("name", s(name)),
+                ("email", s(email)),
+            ]);
+            let items =
+                vec![self.put(claim, "attribute_not_exists(pk)")?, self.put(person, "attribute_not_exists(pk)")?];
+            if self.transact(items).await? {
+                return Ok(Person { id, name: name.to_string(), email: email.to_string() });
+            }
+            if self.get("EMAIL", &email_key).await?.is_some() {
+                return Err(StoreError::Conflict("email already registered".into()));
+            }
+            // The email is free: the id collided (see `insert_with_new_id`); take another.
         }
+        Err(StoreError::Backend(anyhow::anyhow!("no free person id after {ID_ATTEMPTS} attempts")))
     }
 
     async fn list_people(&self) -> StoreResult<Vec<Person>> {
@@ -378,18 +409,21 @@ impl Store for DynamoStore {
     }
 
     async fn create_item(&self, owner: &str, name: &str, description: Option<&str>) -> StoreResult<Item> {
-        let id = self.next_id("item").await?;
-        let mut item = record([
-            ("pk", s(item_pk(owner))),
-            ("sk", s(padded(id))),
-            ("id", n(id)),
-            ("name", s(name)),
-            ("owner", s(owner)),
-        ]);
-        if let Some(description) = description {
-            item.insert("description".into(), s(description));
-        }
-        self.put_new(item, "item id taken").await?;
+        let id = self
+            .insert_with_new_id("item", |id| {
+                let mut item = record([
+                    ("pk", s(item_pk(owner))),
+                    ("sk", s(padded(id))),
+                    ("id", n(id)),
+                    ("name", s(name)),
+                    ("owner", s(owner)),
+                ]);
+                if let Some(description) = description {
+                    item.insert("description".into(), s(description));
+                }
+                item
+            })
+            .await?;
         Ok(Item { id, name: name.to_string(), description: description.map(str::to_string), owner: owner.to_string() })
     }
 
