@@ -9,13 +9,12 @@ use std::sync::Arc;
 
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use crate::context::AppContext;
 use crate::error::ApiError;
@@ -30,33 +29,35 @@ pub(super) fn routes() -> Router<Arc<AppContext>> {
     Router::new().route("/status", get(status)).route("/update", post(update)).route("/logs", get(logs))
 }
 
-/// The current time as RFC 3339 UTC.
+/// The current time as RFC 3339 UTC, to the nanosecond (humantime's formatter: no parsing
+/// of a format description, one small allocation).
 fn now_rfc3339() -> String {
-    OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default()
+    humantime::format_rfc3339_nanos(std::time::SystemTime::now()).to_string()
 }
 
 /// The body of `GET /status`.
 #[derive(Serialize)]
-struct Status {
+struct Status<'a> {
     counter: i64,
-    message: String,
+    message: &'a str,
     /// Now, RFC 3339 UTC.
     timestamp: String,
     /// Seconds since the server started, to the millisecond.
     uptime: f64,
     /// When the state last changed (`null` if never).
-    updated_at: Option<String>,
+    updated_at: Option<&'a str>,
 }
 
-async fn status(State(ctx): State<Arc<AppContext>>) -> Result<Json<Status>, ApiError> {
+async fn status(State(ctx): State<Arc<AppContext>>) -> Result<Response, ApiError> {
     let state = ctx.store.shared_state().await?;
-    Ok(Json(Status {
+    let body = Status {
         counter: state.counter,
-        message: state.message,
+        message: &state.message,
         timestamp: now_rfc3339(),
         uptime: (ctx.started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
-        updated_at: state.updated_at,
-    }))
+        updated_at: state.updated_at.as_deref(),
+    };
+    Ok(Json(body).into_response())
 }
 
 /// Proof that the request carried the configured `API-Key` header.

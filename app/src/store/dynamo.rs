@@ -21,6 +21,7 @@
 //! so a write through one instance is seen by the next request on any other.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
@@ -273,7 +274,7 @@ impl Store for DynamoStore {
         self.query_all("ACCOUNT").await?.iter().map(|r| text(r, "sk")).collect()
     }
 
-    async fn shared_state(&self) -> StoreResult<SharedState> {
+    async fn shared_state(&self) -> StoreResult<Arc<SharedState>> {
         let newest = self
             .client
             .query()
@@ -286,14 +287,14 @@ impl Store for DynamoStore {
             .send()
             .await
             .map_err(StoreError::backend)?;
-        Ok(match newest.items().first() {
+        Ok(Arc::new(match newest.items().first() {
             Some(entry) => SharedState {
                 counter: number(entry, "counter")?,
                 message: text(entry, "message")?,
                 updated_at: Some(text(entry, "timestamp")?),
             },
             None => SharedState { counter: 0, message: "Initial state".into(), updated_at: None },
-        })
+        }))
     }
 
     async fn update_shared_state(&self, counter: i64, message: &str, at: &str) -> StoreResult<SharedState> {

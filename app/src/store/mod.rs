@@ -14,6 +14,8 @@ mod sqlite;
 pub use dynamo::DynamoStore;
 pub use sqlite::SqliteStore;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use serde::Serialize;
 
@@ -132,8 +134,8 @@ pub trait Store: Send + Sync + 'static {
     /// All seed-000 usernames, sorted.
     async fn list_accounts(&self) -> StoreResult<Vec<String>>;
 
-    /// The current shared state.
-    async fn shared_state(&self) -> StoreResult<SharedState>;
+    /// The current shared state (shared, so a cached copy costs no allocation).
+    async fn shared_state(&self) -> StoreResult<Arc<SharedState>>;
     /// Sets the shared state and appends an audit entry, atomically.
     async fn update_shared_state(&self, counter: i64, message: &str, at: &str) -> StoreResult<SharedState>;
     /// A page of the audit log, newest first.

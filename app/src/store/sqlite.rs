@@ -48,7 +48,7 @@ pub struct SqliteStore {
     readers: r2d2::Pool<SqliteConnectionManager>,
     writer: mpsc::Sender<WriteJob>,
     generation: Arc<Generation>,
-    state: Cached<SharedState>,
+    state: Cached<Arc<SharedState>>,
 }
 
 impl SqliteStore {
@@ -205,14 +205,14 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn shared_state(&self) -> StoreResult<SharedState> {
+    async fn shared_state(&self) -> StoreResult<Arc<SharedState>> {
         let token = self.change_token();
         self.state
             .get_or_load(token, || async {
                 self.read(|c| {
                     c.prepare_cached("SELECT counter, message, updated_at FROM shared_state WHERE id = 1")?
                         .query_row([], |r| {
-                            Ok(SharedState { counter: r.get(0)?, message: r.get(1)?, updated_at: r.get(2)? })
+                            Ok(Arc::new(SharedState { counter: r.get(0)?, message: r.get(1)?, updated_at: r.get(2)? }))
                         })
                 })
             })
