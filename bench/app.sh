@@ -3,11 +3,15 @@
 # (bench/hello) and, if FASTAPI=1, the seeds' FastAPI + SQLite design (bench/fastapi).
 # Prints one table. Not a test: numbers depend on the machine.
 #
-#   bash bench/app.sh                 # DURATION=10s by default
+#   bash bench/app.sh                 # DURATION=10s, ROUNDS=3 by default
 #   DURATION=30s FASTAPI=1 bash bench/app.sh
+#
+# The read endpoints and bare hyper run interleaved, ROUNDS times each, and the table shows
+# each one's median, so that the machine's drift between runs does not skew the ratios.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${DURATION:-10s}
+rounds=${ROUNDS:-3}
 threads=${THREADS:-2}
 ulimit -n 65536 2>/dev/null || true
 command -v wrk >/dev/null || { echo "bench/app.sh needs wrk (apt-get install wrk)" >&2; exit 1; }
@@ -31,35 +35,50 @@ for i in $(seq 1 100); do
     -d "{\"username\": \"user$i\", \"password\": \"5baa61e4c9b93f3f0682250b6cf8331b7ee68fd8\"}"
 done
 
-# run <label> <connections> <url> [lua script] -> prints a row, sets $rps
-run() {
-  local label=$1 conns=$2 url=$3 script=${4:-}
+# measure <connections> <url> [lua script] -> sets $rps $p99 $non2xx $sock
+measure() {
+  local conns=$1 url=$2 script=${3:-}
   local out
   out=$(wrk -t"$threads" -c"$conns" -d"$duration" --latency ${script:+-s "$script"} "$url")
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
-  local p99 non2xx sock
   p99=$(awk '$1=="99%" {print $2}' <<<"$out")
   non2xx=$(awk '/Non-2xx/ {print $NF}' <<<"$out"); non2xx=${non2xx:-0}
   sock=$(awk -F'[ ,]+' '/Socket errors/ {print $4+$6+$8+$10}' <<<"$out"); sock=${sock:-0}
-  printf '| %-34s | %5s | %10s | %8s | %6s | %6s |\n' "$label" "$conns" "$rps" "$p99" "$non2xx" "$sock"
 }
+row() { printf '| %-34s | %5s | %10s | %8s | %6s | %6s |\n' "$@"; }
+# run <label> <connections> <url> [lua script] -> prints a row, sets $rps
+run() { local label=$1; shift; measure "$@"; row "$label" "$1" "$rps" "$p99" "$non2xx" "$sock"; }
+median() { python3 -c 'import sys, statistics; print(statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
 
-echo "wrk -t$threads -d$duration on $(nproc) cores, $(uname -r)"
-printf '| %-34s | %5s | %10s | %8s | %6s | %6s |\n' "endpoint" "conns" "req/s" "p99" "non2xx" "sockerr"
+echo "wrk -t$threads -d$duration on $(nproc) cores, $(uname -r); reads: median of $rounds interleaved rounds"
+row "endpoint" "conns" "req/s" "p99" "non2xx" "sockerr"
 printf '|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..36})" "-------" "------------" "----------" "--------" "--------"
-run "bare hyper: GET / (ok)" 64 "$hello/"; base=$rps
-run "app: GET /health" 64 "$app/health"; health=$rps
-run "app: GET /api/v1/users (100 users)" 64 "$app/api/v1/users"; users=$rps
-run "app: GET /status" 64 "$app/status"; status=$rps
+declare -A samples errors
+names=(hello health users status)
+declare -A urls=([hello]="$hello/" [health]="$app/health" [users]="$app/api/v1/users" [status]="$app/status")
+declare -A labels=([hello]="bare hyper: GET / (ok)" [health]="app: GET /health" [users]="app: GET /api/v1/users (100 users)" [status]="app: GET /status")
+for _ in $(seq 1 "$rounds"); do
+  for name in "${names[@]}"; do
+    measure 64 "${urls[$name]}"
+    samples[$name]="${samples[$name]:-} $rps"
+    errors[$name]=$(( ${errors[$name]:-0} + non2xx + sock ))
+  done
+done
+declare -A med
+for name in "${names[@]}"; do
+  # shellcheck disable=SC2086
+  med[$name]=$(median ${samples[$name]})
+  row "${labels[$name]}" 64 "${med[$name]}" "-" "${errors[$name]}" "-"
+done
+base=${med[hello]}; health=${med[health]}; users=${med[users]}; status=${med[status]}
 run "app: POST /update (durable)" 64 "$app/update" bench/lua/update.lua; writes=$rps
 run "app: mixed r/w, 1000 connections" 1000 "$app/" bench/lua/mixed.lua
-run "bare hyper: GET / (again)" 64 "$hello/"; base=$(python3 -c "print(($base + $rps) / 2)")
 rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$app_pid/status")
 total=$(curl -sf "$app/logs?per_page=1" | python3 -c 'import sys,json; print(json.load(sys.stdin)["total"])')
 
 pct() { python3 -c "print(f'{100*$1/$2:.0f} %')"; }
 echo
-echo "bare hyper baseline (mean of two runs): $base req/s"
+echo "bare hyper baseline (median):     $base req/s (rounds:${samples[hello]})"
 echo "GET /health vs bare hyper:        $(pct "$health" "$base")"
 echo "GET /api/v1/users vs bare hyper:  $(pct "$users" "$base")"
 echo "GET /status vs bare hyper:        $(pct "$status" "$base")"

@@ -1,21 +1,25 @@
 #!/usr/bin/env bash
 # Times `cloudcomp up` (cold), a no-change `up`, and `destroy` of stacks/default.yaml against
-# a moto_server of its own. Prints the figures. Not a test: numbers depend on the machine.
+# a moto_server of its own, then `up` with a fixed delay added to every AWS call (bench/aws-proxy)
+# against the graph's critical path. Prints the figures. Not a test: numbers depend on the machine.
 #
-#   bash bench/provision.sh            # RUNS=3, PROFILE=release by default
+#   bash bench/provision.sh            # RUNS=3, PROFILE=release, DELAY_MS=200 by default
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${RUNS:-3}
 command -v moto_server >/dev/null || { echo "bench/provision.sh needs moto_server (pip install 'moto[server]')" >&2; exit 1; }
 profile=${PROFILE:-release}   # PROFILE=dev to time the debug build
-cargo build --profile "$profile" -q -p cloudcomp
+cargo build --profile "$profile" -q -p cloudcomp -p aws-proxy
 dir=$profile; [ "$profile" = dev ] && dir=debug
 bin=${CARGO_TARGET_DIR:-target}/$dir/cloudcomp
+proxy_bin=${CARGO_TARGET_DIR:-target}/$dir/aws-proxy
+delay=${DELAY_MS:-200}
 work=$(mktemp -d /tmp/cloudcomp-provision.XXXXXX)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 MOTO_IAM_LOAD_MANAGED_POLICIES=true moto_server -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1 &
 moto=$!
-trap 'kill $moto 2>/dev/null || true; rm -rf "$work"' EXIT
+proxy=
+trap 'kill $moto $proxy 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/moto-api/" >/dev/null && break; sleep 0.1; done
 export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-testing} AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-testing}
 export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
@@ -31,3 +35,18 @@ for i in $(seq 1 "$runs"); do
   printf '| %s | %s s | %s s | %s s |\n' "$i" "$up" "$again" "$down"
 done
 echo "(Terraform on the same moto: 101 s, 25 s, 25 s.)"
+
+# With every AWS call delayed, the wall time of `up` against the longest chain of dependent
+# steps (what no schedule can beat): how much the engine loses to scheduling.
+proxy_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$proxy_bin" "127.0.0.1:$proxy_port" "127.0.0.1:$port" "$delay" >/dev/null 2>&1 &
+proxy=$!
+for _ in $(seq 1 100); do curl -s "http://127.0.0.1:$proxy_port/" >/dev/null && break; sleep 0.1; done
+cp stacks/default.yaml "$work/stack.yaml"
+echo
+echo "With ${delay} ms added to every AWS call:"
+AWS_ENDPOINT_URL="http://127.0.0.1:$proxy_port" "$bin" up --timings -f "$work/stack.yaml" 2>&1 >/dev/null | grep -E '^critical path' | sed 's/^/  up: /'
+start=$(date +%s.%N)
+AWS_ENDPOINT_URL="http://127.0.0.1:$proxy_port" "$bin" destroy -f "$work/stack.yaml" >/dev/null 2>&1
+end=$(date +%s.%N)
+python3 -c "print(f'  destroy: {$end - $start:.2f} s')"

@@ -22,7 +22,7 @@ pub enum Command {
     /// Build and push the app image, provision the stack, print the URL to curl.
     ///
     /// Example: `cloudcomp up -f stacks/default.yaml`
-    Up(StackArgs),
+    Up(UpArgs),
     /// Show what `up` would create, change or delete, without changing anything.
     ///
     /// Exit code 0: no changes; 2: there are changes (or the stack file is invalid); 1: error.
@@ -32,7 +32,7 @@ pub enum Command {
     /// Show the live stack: resources, instances, target health, alarms, the URL.
     ///
     /// Example: `cloudcomp status -f stacks/default.yaml`
-    Status(StackArgs),
+    Status(StatusArgs),
     /// Tear down everything the state file records.
     ///
     /// Example: `cloudcomp destroy -f stacks/default.yaml`
@@ -67,6 +67,21 @@ pub struct StackArgs {
     pub region: Option<String>,
 }
 
+/// Options of `up`.
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// The stack.
+    #[command(flatten)]
+    pub stack: StackArgs,
+    /// Trust the state file instead of reading every resource from AWS first (faster; misses
+    /// changes made outside cloudcomp).
+    #[arg(long)]
+    pub no_refresh: bool,
+    /// After applying, print each step's time and the critical path through the graph.
+    #[arg(long)]
+    pub timings: bool,
+}
+
 /// Options of `plan`.
 #[derive(Debug, Args)]
 pub struct PlanArgs {
@@ -74,6 +89,20 @@ pub struct PlanArgs {
     #[command(flatten)]
     pub stack: StackArgs,
     /// Print the plan as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Plan against the state file alone, without reading the live resources (no AWS call).
+    #[arg(long)]
+    pub no_refresh: bool,
+}
+
+/// Options of `status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The stack.
+    #[command(flatten)]
+    pub stack: StackArgs,
+    /// Print the status as JSON.
     #[arg(long)]
     pub json: bool,
 }

@@ -10,11 +10,12 @@ use std::time::Instant;
 use anyhow::Context;
 
 use crate::aws::{self, Cx};
-use crate::cli::{PlanArgs, StackArgs};
-use crate::plan::{self, Plan, Resource};
+use crate::cli::{PlanArgs, StackArgs, StatusArgs, UpArgs};
+use crate::plan::{self, Resource};
+use crate::refresh::{self, Drift};
 use crate::stack::{self, Stack};
 use crate::state::{self, State, StateLock};
-use crate::{engine, ui};
+use crate::{engine, timings, ui};
 
 /// Exit code of `plan` when there are changes (and of any command on a bad stack file).
 pub const EXIT_CHANGES: u8 = 2;
@@ -49,66 +50,115 @@ pub fn validate(args: &StackArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// `cloudcomp plan`: 0 when up to date, [`EXIT_CHANGES`] when there are changes.
-pub fn plan(args: &PlanArgs) -> anyhow::Result<ExitCode> {
+pub async fn plan(args: &PlanArgs) -> anyhow::Result<ExitCode> {
     let Loaded { stack, state_path } = load(&args.stack)?;
     let recorded = state::load(&state_path, &stack.name, &stack.region)?;
-    let plan = plan::diff(&desired(&stack), &recorded);
+    let (live, drift) =
+        if args.no_refresh { (recorded, Vec::new()) } else { refreshed(&args.stack, &stack, recorded).await? };
+    let plan = plan::diff(&desired(&stack), &live);
     let mut out = anstream::stdout().lock();
     if args.json {
-        writeln!(out, "{:#}", ui::plan_json(&stack.name, &stack.region, &plan))
+        writeln!(out, "{:#}", ui::plan_json(&stack.name, &stack.region, &plan, &drift))
     } else {
-        ui::print_plan(&mut out, &stack.name, &stack.region, &plan)
+        ui::print_drift(&mut out, &drift).and_then(|()| ui::print_plan(&mut out, &stack.name, &stack.region, &plan))
     }
     .context("writing the plan")?;
     Ok(if plan.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_CHANGES) })
 }
 
 /// `cloudcomp up`: applies the plan, checkpointing the state after every step.
-pub async fn up(args: &StackArgs) -> anyhow::Result<ExitCode> {
-    let Loaded { stack, state_path } = load(args)?;
+pub async fn up(args: &UpArgs) -> anyhow::Result<ExitCode> {
+    let Loaded { stack, state_path } = load(&args.stack)?;
     let desired = desired(&stack);
     let missing: Vec<&str> = desired.iter().map(|r| r.kind).filter(|k| aws::kind(k).is_none()).collect();
     anyhow::ensure!(missing.is_empty(), "this build cannot manage resource kinds yet: {}", dedup(missing).join(", "));
-    let state = apply(args, &stack, &state_path, |state| plan::diff(&desired, state), &desired).await?;
-    let dns = state
-        .resources
-        .get(&plan::Address::from("load_balancer.app"))
-        .and_then(|lb| lb.outputs.get("dns_name"))
-        .and_then(|v| v.as_str());
-    if let Some(dns) = dns {
-        println!("http://{dns}/api/v1/users");
+    let state = apply(&args.stack, &stack, &state_path, !args.no_refresh, args.timings, &desired).await?;
+    if let Some(url) = url(&state) {
+        println!("{url}");
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// `cloudcomp destroy`: deletes everything the state records, dependents first.
+/// The URL to curl: the load balancer's name, at the app's user list.
+fn url(state: &State) -> Option<String> {
+    let lb = state.resources.get(&plan::Address::from("load_balancer.app"))?;
+    Some(format!("http://{}/api/v1/users", lb.outputs.get("dns_name")?.as_str()?))
+}
+
+/// `cloudcomp destroy`: deletes everything the state records, dependents first; each
+/// resource is read first and left alone unless it carries the stack's tag.
 pub async fn destroy(args: &StackArgs) -> anyhow::Result<ExitCode> {
     let Loaded { stack, state_path } = load(args)?;
-    apply(args, &stack, &state_path, |state| plan::diff(&[], state), &[]).await?;
+    apply(args, &stack, &state_path, false, false, &[]).await?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `cloudcomp status`: every recorded resource as it is live, with instances, target
+/// health, alarm states and the URL.
+pub async fn status(args: &StatusArgs) -> anyhow::Result<ExitCode> {
+    let Loaded { stack, state_path } = load(&args.stack)?;
+    let state = state::load(&state_path, &stack.name, &stack.region)?;
+    let found = if state.resources.is_empty() {
+        Default::default()
+    } else {
+        refresh::read_all(&connect(&args.stack, &stack).await, aws::kind, &state).await?
+    };
+    let url = url(&state);
+    let mut out = anstream::stdout().lock();
+    if args.json {
+        writeln!(out, "{:#}", ui::status_json(&state, &found, url.as_deref()))
+    } else {
+        ui::print_status(&mut out, &state, &found, url.as_deref())
+    }
+    .context("writing the status")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn connect(args: &StackArgs, stack: &Stack) -> Arc<Cx> {
+    Arc::new(Cx::connect(&stack.name, &stack.region, args.endpoint_url.as_deref(), args.profile.as_deref()).await)
+}
+
+/// `recorded` brought up to date with the live resources, and what drifted.
+async fn refreshed(args: &StackArgs, stack: &Stack, recorded: State) -> anyhow::Result<(State, Vec<Drift>)> {
+    if recorded.resources.is_empty() {
+        return Ok((recorded, Vec::new()));
+    }
+    let found = refresh::read_all(&connect(args, stack).await, aws::kind, &recorded).await?;
+    refresh::reconcile(&recorded, &found)
 }
 
 async fn apply(
     args: &StackArgs,
     stack: &Stack,
     state_path: &std::path::Path,
-    make_plan: impl FnOnce(&State) -> Plan,
+    refresh: bool,
+    timings: bool,
     desired: &[Resource],
 ) -> anyhow::Result<State> {
     let started = Instant::now();
     let _lock = StateLock::acquire(state_path)?;
     let mut state = state::load(state_path, &stack.name, &stack.region)?;
-    let plan = make_plan(&state);
+    if refresh {
+        let drift;
+        (state, drift) = refreshed(args, stack, state).await?;
+        ui::print_drift(&mut anstream::stderr().lock(), &drift).context("writing the drift")?;
+    }
+    let plan = plan::diff(desired, &state);
     if plan.is_empty() {
         eprintln!("Stack {} ({}) is up to date: no changes.", stack.name, stack.region);
         return Ok(state);
     }
     eprintln!("Stack {} ({}): {}.", stack.name, stack.region, ui::summary(&plan));
-    let cx =
-        Arc::new(Cx::connect(&stack.name, &stack.region, args.endpoint_url.as_deref(), args.profile.as_deref()).await);
+    let cx = connect(args, stack).await;
+    let before = state.clone();
     let progress = ui::Progress::default();
     engine::apply(cx, aws::kind, &plan, desired, &mut state, state_path, &progress).await?;
-    eprintln!("Done in {:.1}s.", started.elapsed().as_secs_f64());
+    let wall = started.elapsed();
+    eprintln!("Done in {:.1}s.", wall.as_secs_f64());
+    if timings {
+        let path = timings::critical_path(&progress.durations(), &before, desired);
+        ui::print_timings(&mut anstream::stderr().lock(), &path, wall).context("writing the timings")?;
+    }
     Ok(state)
 }
 
@@ -116,10 +166,4 @@ fn dedup(mut names: Vec<&str>) -> Vec<&str> {
     names.sort_unstable();
     names.dedup();
     names
-}
-
-/// `cloudcomp status`, until it reads the live stack: checks the stack file and says so.
-pub fn validate_only(args: &StackArgs) -> anyhow::Result<ExitCode> {
-    let Loaded { stack, .. } = load(args)?;
-    anyhow::bail!("`status` of stack `{}` is not available yet in this build", stack.name)
 }

@@ -15,19 +15,18 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use serde_json::Value;
+use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use crate::aws::{Applied, Attrs, Cx, Kind};
-use crate::plan::graph::resolve_references;
-use crate::plan::{Action, Address, DependencyQueue, Plan, Resource};
+use crate::aws::{Applied, Attrs, Cx, Kind, WaitNotice, noting_waits};
+use crate::plan::{Action, Address, DependencyQueue, Plan, Resource, STACK_TAG};
 use crate::state::{self, Recorded, State};
 
 /// Most AWS operations in flight at once.
 pub const MAX_IN_FLIGHT: usize = 16;
 
 /// What a step does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Verb {
     /// Creating a resource.
     Create,
@@ -41,6 +40,9 @@ pub enum Verb {
 pub trait Report: Sync {
     /// A step started.
     fn started(&self, address: &Address, verb: Verb);
+    /// A running step waits for something (an instance to terminate, a load balancer to
+    /// become active…). Reports that do not show waits ignore it.
+    fn waiting(&self, _address: &Address, _verb: Verb, _what: &str) {}
     /// A step finished: `id` is the resource's id.
     fn finished(&self, address: &Address, verb: Verb, id: &str, took: Duration);
     /// A step failed.
@@ -119,9 +121,27 @@ impl Job {
         let result = match self.verb {
             Verb::Create => self.kind.create(&cx, &self.address.0, &self.after).await.map(Some),
             Verb::Update => self.kind.update(&cx, &self.address.0, &self.id, &self.before, &self.after).await.map(Some),
-            Verb::Delete => self.kind.delete(&cx, &self.id, &self.before).await.map(|()| None),
+            Verb::Delete => self.delete_if_ours(&cx).await.map(|()| None),
         };
         (self.address, self.verb, result, started.elapsed())
+    }
+}
+
+impl Job {
+    /// Deletes the resource after checking that it carries this stack's tag: a state file
+    /// copied from another stack, or an id AWS handed out again, must not cost a stranger's
+    /// resource. What is already gone counts as deleted.
+    async fn delete_if_ours(&self, cx: &Cx) -> anyhow::Result<()> {
+        let Some(live) = self.kind.read(cx, &self.id, &self.before).await? else { return Ok(()) };
+        anyhow::ensure!(
+            live.belongs_to(&cx.stack),
+            "refusing to delete {} {}: it is not tagged {}={}",
+            self.kind.name(),
+            self.id,
+            STACK_TAG,
+            cx.stack
+        );
+        self.kind.delete(cx, &self.id, &self.before).await
     }
 }
 
@@ -137,6 +157,7 @@ async fn run_phase(
     report: &dyn Report,
 ) -> anyhow::Result<()> {
     queue.queue_finished();
+    let (notices, mut noticed) = mpsc::unbounded_channel::<(Address, Verb, String)>();
     let mut running: JoinSet<(Address, Verb, anyhow::Result<Option<Applied>>, Duration)> = JoinSet::new();
     let mut ready: Vec<Address> = Vec::new();
     let mut failures: Vec<String> = Vec::new();
@@ -147,10 +168,21 @@ async fn run_phase(
                 let address = ready.remove(0);
                 let job = prepare(&address, default_verb, build, state, kind_of)?;
                 report.started(&address, job.verb);
-                running.spawn(job.run(cx.clone()));
+                let notices = notices.clone();
+                let (noted, verb) = (address.clone(), job.verb);
+                let notice: WaitNotice = Box::new(move |what| {
+                    let _ = notices.send((noted.clone(), verb, what.to_string()));
+                });
+                running.spawn(noting_waits(notice, job.run(cx.clone())));
             }
         }
-        let Some(done) = running.join_next().await else { break };
+        let done = loop {
+            tokio::select! {
+                Some((address, verb, what)) = noticed.recv() => report.waiting(&address, verb, &what),
+                done = running.join_next() => break done,
+            }
+        };
+        let Some(done) = done else { break };
         let (address, verb, result, took) = done.context("a provisioning task panicked")?;
         match result {
             Ok(applied) => {
@@ -190,10 +222,7 @@ fn prepare(
     kind_of: &impl Fn(&str) -> anyhow::Result<&'static dyn Kind>,
 ) -> anyhow::Result<Job> {
     let recorded = state.resources.get(address);
-    let resolve = |attrs: &BTreeMap<String, Value>| -> anyhow::Result<Attrs> {
-        attrs.iter().map(|(k, v)| Ok((k.clone(), resolve_references(v, &|a, o| output(state, a, o))?))).collect()
-    };
-    let before = recorded.map(|r| resolve(&r.attrs)).transpose()?.unwrap_or_default();
+    let before = recorded.map(|r| state.resolve(&r.attrs)).transpose()?.unwrap_or_default();
     match build.get(address) {
         Some((verb, resource)) => Ok(Job {
             address: address.clone(),
@@ -201,7 +230,7 @@ fn prepare(
             kind: kind_of(resource.kind)?,
             id: recorded.map(|r| r.id.clone()).unwrap_or_default(),
             before,
-            after: resolve(&resource.values())?,
+            after: state.resolve(&resource.values())?,
         }),
         None => {
             let recorded = recorded.ok_or_else(|| anyhow::anyhow!("{address} is not in the state"))?;
@@ -215,16 +244,6 @@ fn prepare(
             })
         }
     }
-}
-
-/// The value of `output` of the resource at `address`, from the state.
-fn output(state: &State, address: &Address, output: &str) -> anyhow::Result<Value> {
-    state
-        .resources
-        .get(address)
-        .and_then(|r| r.outputs.get(output))
-        .cloned()
-        .ok_or_else(|| anyhow::anyhow!("{address} has no output `{output}` yet"))
 }
 
 /// Writes a finished step into the state.

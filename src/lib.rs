@@ -6,6 +6,8 @@
 //!   recorded state (pure).
 //! - [`state`]: the state file: atomic writes, mode 0600, a lock against concurrent runs.
 //! - [`ui`]: the plan and status as text or JSON.
+//! - [`refresh`]: reads the recorded resources live and folds drift into the state.
+//! - [`timings`]: each step's time and the critical path through the graph (`up --timings`).
 //! - [`engine`]: applies a plan concurrently, checkpointing the state after every step.
 //! - [`aws`]: one module per resource kind, the only place SDK calls live.
 //! - [`cli`]: the command line (clap definitions only); `main.rs` dispatches.
@@ -19,6 +21,8 @@ pub mod cli;
 pub mod commands;
 pub mod engine;
 pub mod plan;
+pub mod refresh;
 pub mod stack;
 pub mod state;
+pub mod timings;
 pub mod ui;

@@ -15,13 +15,15 @@ fn main() -> ExitCode {
             Ok(ExitCode::SUCCESS)
         }
         Command::Validate(args) => commands::validate(args),
-        Command::Plan(args) => commands::plan(args),
+        Command::Plan(args) => runtime().and_then(|rt| rt.block_on(commands::plan(args))),
         Command::Up(args) => runtime().and_then(|rt| rt.block_on(commands::up(args))),
         Command::Destroy(args) => runtime().and_then(|rt| rt.block_on(commands::destroy(args))),
-        Command::Status(args) => commands::validate_only(args),
+        Command::Status(args) => runtime().and_then(|rt| rt.block_on(commands::status(args))),
     };
     match outcome {
         Ok(code) => code,
+        // `cloudcomp status | head`: the reader left; that is not an error (as in ripgrep).
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) if err.downcast_ref::<StackError>().is_some() => {
             eprintln!("error: {err}");
             ExitCode::from(EXIT_CHANGES)
@@ -31,6 +33,12 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

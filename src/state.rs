@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::plan::graph::resolve_references;
 use crate::plan::{Address, DependencyQueue};
 
 /// Version of the state file format.
@@ -52,6 +53,20 @@ impl State {
     /// An empty state for a stack.
     pub fn new(stack: &str, region: &str) -> Self {
         State { version: FORMAT_VERSION, stack: stack.into(), region: region.into(), resources: BTreeMap::new() }
+    }
+
+    /// The value of `output` of the resource at `address`.
+    pub fn output(&self, address: &Address, output: &str) -> anyhow::Result<Value> {
+        self.resources
+            .get(address)
+            .and_then(|r| r.outputs.get(output))
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("{address} has no output `{output}` yet"))
+    }
+
+    /// `attrs` with every reference replaced by the recorded output it names.
+    pub fn resolve(&self, attrs: &BTreeMap<String, Value>) -> anyhow::Result<BTreeMap<String, Value>> {
+        attrs.iter().map(|(k, v)| Ok((k.clone(), resolve_references(v, &|a, o| self.output(a, o))?))).collect()
     }
 
     /// Every recorded address, dependents before what they depend on.

@@ -183,39 +183,170 @@ fn cloudcomp(args: &[&str]) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_cloudcomp")).args(args).output().expect("running cloudcomp")
 }
 
-#[test]
-fn the_cli_ups_prints_the_url_makes_no_call_when_nothing_changed_and_destroys() {
+/// Runs the CLI off the runtime's threads (the proxy runs on them).
+async fn run(args: &[&str]) -> std::process::Output {
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    tokio::task::spawn_blocking(move || cloudcomp(&args.iter().map(String::as_str).collect::<Vec<_>>())).await.unwrap()
+}
+
+fn stderr(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn stdout(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn moto_addr() -> std::net::SocketAddr {
+    let endpoint = moto();
+    let host = endpoint.trim_start_matches("http://").trim_end_matches('/');
+    std::net::ToSocketAddrs::to_socket_addrs(host).unwrap().next().unwrap()
+}
+
+async fn proxy() -> aws_proxy::Proxy {
+    aws_proxy::Proxy::start("127.0.0.1:0".parse().unwrap(), moto_addr(), Duration::ZERO).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_cli_ups_shows_status_changes_only_what_differs_repairs_drift_and_destroys() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("stack.yaml");
     let name = format!("cli{}", std::process::id());
-    std::fs::write(&file, include_str!("../stacks/default.yaml").replace("name: demo", &format!("name: {name}")))
-        .unwrap();
+    let text = include_str!("../stacks/default.yaml").replace("name: demo", &format!("name: {name}"));
+    std::fs::write(&file, &text).unwrap();
     let file = file.to_str().unwrap();
-    let endpoint = moto();
+    let proxy = proxy().await;
+    let endpoint = proxy.url();
+    let cx = Cx::connect(&name, "us-east-1", Some(&moto()), None).await;
 
-    let up = cloudcomp(&["up", "-f", file, "--endpoint-url", &endpoint]);
-    assert!(up.status.success(), "up failed: {}", String::from_utf8_lossy(&up.stderr));
-    let url = String::from_utf8_lossy(&up.stdout);
+    let up = run(&["up", "-f", file, "--endpoint-url", &endpoint]).await;
+    assert!(up.status.success(), "up failed: {}", stderr(&up));
+    let url = stdout(&up);
     assert!(url.trim().starts_with("http://") && url.trim().ends_with("/api/v1/users"), "up printed {url:?}");
     let state_file = dir.path().join(".cloudcomp").join(format!("{name}.state.json"));
     assert!(state_file.exists(), "no state file beside the stack");
 
-    // Nothing listens on port 9: a no-change `up` that made any AWS call would fail.
-    let again = cloudcomp(&["up", "-f", file, "--endpoint-url", "http://127.0.0.1:9"]);
-    assert!(again.status.success(), "no-change up failed: {}", String::from_utf8_lossy(&again.stderr));
-    assert!(String::from_utf8_lossy(&again.stderr).contains("no changes"));
-    assert_eq!(cloudcomp(&["plan", "-f", file]).status.code(), Some(0));
+    // status: every resource live, the group's instances, the targets, the alarms, the URL.
+    let status = run(&["status", "-f", file, "--endpoint-url", &endpoint, "--json"]).await;
+    assert!(status.status.success(), "status failed: {}", stderr(&status));
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["url"].as_str(), Some(url.trim()));
+    let resources = status["resources"].as_array().unwrap();
+    assert!(resources.len() >= 20 && resources.iter().all(|r| r["status"] == "live"), "{status:#}");
+    let find = |address: &str| resources.iter().find(|r| r["address"] == address).unwrap().clone();
+    let instances = find("autoscaling_group.app")["details"]["instances"].as_array().unwrap().clone();
+    assert_eq!(instances.len(), 2, "{instances:?}");
+    assert!(instances.iter().all(|i| i["id"].as_str().unwrap().starts_with("i-") && i["lifecycle"].is_string()));
+    assert!(find("target_group.app")["details"]["targets"].is_array());
+    assert!(find("alarm.scale_out")["details"]["state"].is_string());
+    let text_status = run(&["status", "-f", file, "--endpoint-url", &endpoint]).await;
+    assert!(stdout(&text_status).contains("autoscaling_group.app") && stdout(&text_status).contains(url.trim()));
+
+    // A second `up` with no change reads every resource and changes nothing.
+    proxy.clear();
+    let again = run(&["up", "-f", file, "--endpoint-url", &endpoint]).await;
+    assert!(again.status.success(), "no-change up failed: {}", stderr(&again));
+    assert!(stderr(&again).contains("no changes"), "{}", stderr(&again));
+    let calls = proxy.calls();
+    let mutating: Vec<_> = calls.iter().filter(|c| c.is_mutating()).collect();
+    assert!(mutating.is_empty(), "a no-change up mutated: {mutating:?}");
+    assert!(calls.len() >= resources.len(), "refresh read only {} resources", calls.len());
+    assert_eq!(run(&["plan", "-f", file, "--endpoint-url", &endpoint]).await.status.code(), Some(0));
+
+    // A changed field: the plan shows exactly it, up applies exactly it.
+    std::fs::write(
+        dir.path().join("stack.yaml"),
+        text.replace("allow_from: [0.0.0.0/0]", "allow_from: [203.0.113.0/24]"),
+    )
+    .unwrap();
+    let plan = run(&["plan", "-f", file, "--endpoint-url", &endpoint, "--json"]).await;
+    assert_eq!(plan.status.code(), Some(2), "{}", stderr(&plan));
+    let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    let changes: Vec<(&str, &str)> = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["address"].as_str().unwrap(), c["action"].as_str().unwrap()))
+        .collect();
+    assert_eq!(changes, [("security_group.alb", "update")]);
+    proxy.clear();
+    let applied = run(&["up", "-f", file, "--endpoint-url", &endpoint]).await;
+    assert!(applied.status.success(), "up failed: {}", stderr(&applied));
+    let mutating: Vec<String> = proxy.calls().into_iter().filter(|c| c.is_mutating()).map(|c| c.action).collect();
+    assert_eq!(mutating, ["RevokeSecurityGroupIngress", "AuthorizeSecurityGroupIngress"]);
+
+    // Drift: changed and deleted behind cloudcomp's back; plan names it, up repairs it.
+    cx.autoscaling
+        .update_auto_scaling_group()
+        .auto_scaling_group_name(format!("{name}-asg"))
+        .max_size(3)
+        .send()
+        .await
+        .unwrap();
+    cx.cloudwatch.delete_alarms().alarm_names(format!("{name}-requests-scale-in")).send().await.unwrap();
+    let plan = run(&["plan", "-f", file, "--endpoint-url", &endpoint]).await;
+    assert_eq!(plan.status.code(), Some(2));
+    let shown = stdout(&plan);
+    assert!(shown.contains("autoscaling_group.app was changed outside cloudcomp: max_size"), "{shown}");
+    assert!(shown.contains("alarm.scale_in was deleted outside cloudcomp"), "{shown}");
+    assert!(shown.contains("max_size: 3 → 5"), "{shown}");
+    let repaired = run(&["up", "-f", file, "--endpoint-url", &endpoint]).await;
+    assert!(repaired.status.success(), "up failed: {}", stderr(&repaired));
+    let group = cx
+        .autoscaling
+        .describe_auto_scaling_groups()
+        .auto_scaling_group_names(format!("{name}-asg"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(group.auto_scaling_groups()[0].max_size(), Some(5));
+    let alarm = cx.cloudwatch.describe_alarms().alarm_names(format!("{name}-requests-scale-in")).send().await.unwrap();
+    assert_eq!(alarm.metric_alarms().len(), 1, "the deleted alarm was not recreated");
+    assert_eq!(run(&["plan", "-f", file, "--endpoint-url", &endpoint]).await.status.code(), Some(0));
 
     // A second run while the state is locked by a live process changes nothing.
     let lock = state_file.with_file_name(format!("{name}.state.json.lock"));
     std::fs::write(&lock, format!("{} 2026-01-01T00:00:00Z\n", std::process::id())).unwrap();
-    let locked = cloudcomp(&["destroy", "-f", file, "--endpoint-url", &endpoint]);
+    let locked = run(&["destroy", "-f", file, "--endpoint-url", &endpoint]).await;
     assert_eq!(locked.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&locked.stderr).contains(&format!("locked by pid {}", std::process::id())));
+    assert!(stderr(&locked).contains(&format!("locked by pid {}", std::process::id())));
     std::fs::remove_file(&lock).unwrap();
 
-    let down = cloudcomp(&["destroy", "-f", file, "--endpoint-url", &endpoint]);
-    assert!(down.status.success(), "destroy failed: {}", String::from_utf8_lossy(&down.stderr));
+    let down = run(&["destroy", "-f", file, "--endpoint-url", &endpoint]).await;
+    assert!(down.status.success(), "destroy failed: {}", stderr(&down));
     let state: serde_json::Value = serde_json::from_slice(&std::fs::read(&state_file).unwrap()).unwrap();
     assert_eq!(state["resources"], serde_json::json!({}));
+    for kind in ["vpc", "subnet", "security_group", "internet_gateway", "route_table"] {
+        assert_eq!(tagged(&cx, kind).await, 0, "{kind} left behind");
+    }
+    let status = run(&["status", "-f", file, "--endpoint-url", &endpoint]).await;
+    assert!(stdout(&status).contains("is not deployed"), "{}", stdout(&status));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn destroy_refuses_what_does_not_carry_the_stack_tag() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = format!("foreign{}", std::process::id());
+    let file = dir.path().join("stack.yaml");
+    std::fs::write(&file, include_str!("../stacks/default.yaml").replace("name: demo", &format!("name: {name}")))
+        .unwrap();
+    let cx = Cx::connect(&name, "us-east-1", Some(&moto()), None).await;
+    let stranger = cx.ec2.create_vpc().cidr_block("10.9.0.0/16").send().await.unwrap();
+    let stranger = stranger.vpc().unwrap().vpc_id().unwrap().to_string();
+    let state_file = dir.path().join("state.json");
+    let state = serde_json::json!({
+        "version": 1, "stack": name, "region": "us-east-1",
+        "resources": { "vpc": { "kind": "vpc", "id": stranger, "attrs": {}, "outputs": {"id": stranger}, "depends_on": [] } }
+    });
+    std::fs::write(&state_file, state.to_string()).unwrap();
+    let args = ["destroy", "-f", file.to_str().unwrap(), "--state", state_file.to_str().unwrap(), "--endpoint-url"];
+    let down = run(&[&args[..], &[moto().as_str()]].concat()).await;
+    assert_eq!(down.status.code(), Some(1));
+    assert!(
+        stderr(&down).contains(&format!("refusing to delete vpc {stranger}: it is not tagged cloudcomp:stack={name}")),
+        "{}",
+        stderr(&down)
+    );
+    let still = cx.ec2.describe_vpcs().vpc_ids(&stranger).send().await.unwrap();
+    assert_eq!(still.vpcs().len(), 1, "the untagged VPC was deleted");
 }

@@ -29,6 +29,11 @@ impl Limit {
         Limit(NonZeroU32::new(per_minute).map(|n| RateLimiter::keyed(Quota::per_minute(n))))
     }
 
+    /// Whether requests pass without counting (a limit of 0).
+    pub fn is_unlimited(&self) -> bool {
+        self.0.is_none()
+    }
+
     /// Counts one request from `client`; `Err` with the seconds to wait when over the limit.
     pub fn check(&self, client: IpAddr) -> Result<(), ApiError> {
         let Some(limiter) = &self.0 else {
@@ -66,7 +71,8 @@ pub struct RateLimits {
 }
 
 impl RateLimits {
-    fn of(&self, group: Group) -> &Limit {
+    /// The limit of `group`.
+    pub fn of(&self, group: Group) -> &Limit {
         match group {
             Group::Login => &self.login,
             Group::Items => &self.items,

@@ -3,9 +3,9 @@
 
 use async_trait::async_trait;
 use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic, Tag};
-use serde_json::Value;
+use serde_json::{Value, json};
 
-use super::{Applied, Attrs, Cx, Kind, gone_is_fine, tags, text};
+use super::{Applied, Attrs, Cx, Kind, Live, gone_is_fine, tags, text};
 
 /// The `alarm` kind.
 pub struct Alarm;
@@ -64,6 +64,25 @@ impl Kind for Alarm {
         after: &Attrs,
     ) -> anyhow::Result<Applied> {
         put(cx, address, after).await
+    }
+
+    async fn read(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<Option<Live>> {
+        let found = cx.cloudwatch.describe_alarms().alarm_names(id).send().await?;
+        let Some(alarm) = found.metric_alarms().first() else { return Ok(None) };
+        let tags =
+            cx.cloudwatch.list_tags_for_resource().resource_arn(alarm.alarm_arn().unwrap_or_default()).send().await?;
+        let threshold = alarm.threshold().unwrap_or_default();
+        // Whole thresholds are written as integers, so read them back as integers.
+        let threshold = if threshold.fract() == 0.0 { json!(threshold as i64) } else { json!(threshold) };
+        Ok(Some(
+            Live::tagged(tags.tags().iter().map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default())))
+                .attr("threshold", threshold)
+                .attr("comparison", alarm.comparison_operator().map(|c| c.as_str()).unwrap_or_default())
+                .attr("period_seconds", alarm.period().unwrap_or_default())
+                .attr("evaluation_periods", alarm.evaluation_periods().unwrap_or_default())
+                .detail("state", alarm.state_value().map(|s| s.as_str()).unwrap_or_default())
+                .detail("reason", alarm.state_reason().unwrap_or_default()),
+        ))
     }
 
     async fn delete(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<()> {

@@ -5,8 +5,9 @@
 
 use async_trait::async_trait;
 use aws_sdk_autoscaling::types::{LaunchTemplateSpecification, Tag};
+use serde_json::{Value, json};
 
-use super::{Applied, Attrs, Cx, Kind, int, is_gone, poll, strings, tags, text};
+use super::{Applied, Attrs, Cx, Kind, Live, int, is_gone, poll, strings, tags, text};
 
 /// The `autoscaling_group` kind.
 pub struct AutoscalingGroup;
@@ -104,6 +105,31 @@ impl Kind for AutoscalingGroup {
                 .await?;
         }
         Ok(Applied::with_id(id))
+    }
+
+    async fn read(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<Option<Live>> {
+        let found = cx.autoscaling.describe_auto_scaling_groups().auto_scaling_group_names(id).send().await?;
+        let Some(group) = found.auto_scaling_groups().first() else { return Ok(None) };
+        let instances: Vec<Value> = group
+            .instances()
+            .iter()
+            .map(|i| {
+                json!({
+                    "id": i.instance_id(),
+                    "lifecycle": i.lifecycle_state().map(|s| s.as_str()),
+                    "health": i.health_status(),
+                    "zone": i.availability_zone(),
+                })
+            })
+            .collect();
+        // `desired` is left out on purpose: the alarms move it, and that is not drift.
+        Ok(Some(
+            Live::tagged(group.tags().iter().map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default())))
+                .attr("min_size", group.min_size().unwrap_or_default())
+                .attr("max_size", group.max_size().unwrap_or_default())
+                .detail("desired_capacity", group.desired_capacity().unwrap_or_default())
+                .detail("instances", instances),
+        ))
     }
 
     async fn delete(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<()> {

@@ -6,7 +6,7 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TableStatus, Tag,
 };
 
-use super::{Applied, Attrs, Cx, Kind, gone_is_fine, poll, tags, text};
+use super::{Applied, Attrs, Cx, Kind, Live, found, gone_is_fine, poll, tags, text};
 
 /// The `dynamodb_table` kind.
 pub struct DynamodbTable;
@@ -56,6 +56,20 @@ impl Kind for DynamodbTable {
     ) -> anyhow::Result<Applied> {
         // Billing is always on demand and tags are set at creation; nothing else changes in place.
         Ok(Applied::with_id(id))
+    }
+
+    async fn read(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<Option<Live>> {
+        let Some(found) = found(cx.dynamodb.describe_table().table_name(id).send().await)? else { return Ok(None) };
+        let Some(table) = found.table() else { return Ok(None) };
+        let tags =
+            cx.dynamodb.list_tags_of_resource().resource_arn(table.table_arn().unwrap_or_default()).send().await?;
+        let billing = table.billing_mode_summary().and_then(|b| b.billing_mode()).map_or("PROVISIONED", |m| m.as_str());
+        Ok(Some(
+            Live::tagged(tags.tags().iter().map(|t| (t.key(), t.value())))
+                .attr("billing_mode", billing)
+                .detail("status", table.table_status().map(|s| s.as_str()).unwrap_or_default())
+                .detail("items", table.item_count().unwrap_or_default()),
+        ))
     }
 
     async fn delete(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<()> {

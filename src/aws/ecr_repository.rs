@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use aws_sdk_ecr::types::{ImageScanningConfiguration, ImageTagMutability, Tag};
 
-use super::{Applied, Attrs, Cx, Kind, gone_is_fine, tags, text};
+use super::{Applied, Attrs, Cx, Kind, Live, found, gone_is_fine, tags, text};
 
 /// The `ecr_repository` kind.
 pub struct EcrRepository;
@@ -41,6 +41,18 @@ impl Kind for EcrRepository {
         _after: &Attrs,
     ) -> anyhow::Result<Applied> {
         Ok(Applied::with_id(id))
+    }
+
+    async fn read(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<Option<Live>> {
+        let request = cx.ecr.describe_repositories().repository_names(id);
+        let Some(found) = found(request.send().await)? else { return Ok(None) };
+        let Some(repository) = found.repositories().first() else { return Ok(None) };
+        let arn = repository.repository_arn().unwrap_or_default();
+        let tags = cx.ecr.list_tags_for_resource().resource_arn(arn).send().await?;
+        Ok(Some(
+            Live::tagged(tags.tags().iter().map(|t| (t.key(), t.value())))
+                .detail("url", repository.repository_uri().unwrap_or_default()),
+        ))
     }
 
     async fn delete(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<()> {

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::{Applied, Attrs, Cx, Kind, gone_is_fine, text};
+use super::{Applied, Attrs, Cx, Kind, Live, found, gone_is_fine, text};
 
 /// The `iam_policy_attachment` kind.
 pub struct IamPolicyAttachment;
@@ -17,6 +17,15 @@ impl Kind for IamPolicyAttachment {
         let (role, policy) = (text(attrs, "role_name")?, text(attrs, "policy_arn")?);
         cx.iam.attach_role_policy().role_name(role).policy_arn(policy).send().await?;
         Ok(Applied::with_id(format!("{role}:{policy}")))
+    }
+
+    async fn read(&self, cx: &Cx, _id: &str, attrs: &Attrs) -> anyhow::Result<Option<Live>> {
+        let (role, policy) = (text(attrs, "role_name")?, text(attrs, "policy_arn")?);
+        let Some(found) = found(cx.iam.list_attached_role_policies().role_name(role).send().await)? else {
+            return Ok(None);
+        };
+        let attached = found.attached_policies().iter().any(|p| p.policy_arn() == Some(policy));
+        Ok(attached.then(Live::untaggable))
     }
 
     async fn delete(&self, cx: &Cx, _id: &str, attrs: &Attrs) -> anyhow::Result<()> {

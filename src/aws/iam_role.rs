@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use aws_sdk_iam::types::Tag;
 use serde_json::json;
 
-use super::{Applied, Attrs, Cx, Kind, gone_is_fine, tags, text};
+use super::{Applied, Attrs, Cx, Kind, Live, found, gone_is_fine, tags, text};
 
 /// The `iam_role` kind.
 pub struct IamRole;
@@ -50,6 +50,11 @@ impl Kind for IamRole {
             cx.iam.update_assume_role_policy().role_name(id).policy_document(trust_policy(after)?).send().await?;
         }
         Ok(Applied::with_id(id))
+    }
+
+    async fn read(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<Option<Live>> {
+        let Some(found) = found(cx.iam.get_role().role_name(id).send().await)? else { return Ok(None) };
+        Ok(found.role().map(|role| Live::tagged(role.tags().iter().map(|t| (t.key(), t.value())))))
     }
 
     async fn delete(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<()> {

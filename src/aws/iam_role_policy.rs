@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
-use super::{Applied, Attrs, Cx, Kind, gone_is_fine, text};
+use super::{Applied, Attrs, Cx, Kind, Live, found, gone_is_fine, text};
 
 /// The `iam_role_policy` kind.
 pub struct IamRolePolicy;
@@ -43,6 +43,12 @@ impl Kind for IamRolePolicy {
         after: &Attrs,
     ) -> anyhow::Result<Applied> {
         put(cx, after).await
+    }
+
+    async fn read(&self, cx: &Cx, _id: &str, attrs: &Attrs) -> anyhow::Result<Option<Live>> {
+        let (role, name) = (text(attrs, "role_name")?, text(attrs, "name")?);
+        let request = cx.iam.get_role_policy().role_name(role).policy_name(name);
+        Ok(found(request.send().await)?.map(|_| Live::untaggable()))
     }
 
     async fn delete(&self, cx: &Cx, _id: &str, attrs: &Attrs) -> anyhow::Result<()> {

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use aws_sdk_iam::types::Tag;
 
-use super::{Applied, Attrs, Cx, Kind, gone_is_fine, tags, text};
+use super::{Applied, Attrs, Cx, Kind, Live, found, gone_is_fine, tags, text};
 
 /// The `instance_profile` kind.
 pub struct InstanceProfile;
@@ -59,6 +59,15 @@ impl Kind for InstanceProfile {
                 .await?;
         }
         Ok(Applied::with_id(id))
+    }
+
+    async fn read(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<Option<Live>> {
+        let request = cx.iam.get_instance_profile().instance_profile_name(id);
+        let Some(found) = found(request.send().await)? else { return Ok(None) };
+        Ok(found.instance_profile().map(|profile| {
+            let roles: Vec<&str> = profile.roles().iter().map(|r| r.role_name()).collect();
+            Live::tagged(profile.tags().iter().map(|t| (t.key(), t.value()))).detail("roles", roles)
+        }))
     }
 
     async fn delete(&self, cx: &Cx, id: &str, attrs: &Attrs) -> anyhow::Result<()> {

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use aws_sdk_ec2::types::ResourceType;
 
-use super::{Applied, Attrs, Cx, Kind, gone_is_fine, tags, text, until_released};
+use super::{Applied, Attrs, Cx, Kind, Live, found, gone_is_fine, tags, text, until_released};
 
 /// The `internet_gateway` kind.
 pub struct InternetGateway;
@@ -39,6 +39,12 @@ impl Kind for InternetGateway {
     ) -> anyhow::Result<Applied> {
         tags::update_ec2(cx, id, before, after).await?;
         Ok(Applied::with_id(id))
+    }
+
+    async fn read(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<Option<Live>> {
+        let request = cx.ec2.describe_internet_gateways().internet_gateway_ids(id);
+        let Some(found) = found(request.send().await)? else { return Ok(None) };
+        Ok(found.internet_gateways().first().map(|gateway| tags::ec2_live(gateway.tags())))
     }
 
     async fn delete(&self, cx: &Cx, id: &str, attrs: &Attrs) -> anyhow::Result<()> {

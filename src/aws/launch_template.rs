@@ -12,7 +12,7 @@ use aws_sdk_ec2::types::{
 use base64::Engine;
 use serde_json::Value;
 
-use super::{Applied, Attrs, Cx, Kind, gone_is_fine, tags, text};
+use super::{Applied, Attrs, Cx, Kind, Live, found, gone_is_fine, tags, text};
 
 /// The `launch_template` kind.
 pub struct LaunchTemplate;
@@ -132,6 +132,15 @@ impl Kind for LaunchTemplate {
         }
         tags::update_ec2(cx, id, before, after).await?;
         Ok(Applied::with_id(id))
+    }
+
+    async fn read(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<Option<Live>> {
+        let request = cx.ec2.describe_launch_templates().launch_template_ids(id);
+        let Some(found) = found(request.send().await)? else { return Ok(None) };
+        Ok(found.launch_templates().first().map(|template| {
+            tags::ec2_live(template.tags())
+                .detail("latest_version", template.latest_version_number().unwrap_or_default())
+        }))
     }
 
     async fn delete(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<()> {

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::types::{Action, ActionTypeEnum, ProtocolEnum};
 use serde_json::Value;
 
-use super::{Applied, Attrs, Cx, Kind, gone_is_fine, text};
+use super::{Applied, Attrs, Cx, Kind, Live, found, gone_is_fine, text};
 
 /// The `listener` kind.
 pub struct Listener;
@@ -51,6 +51,14 @@ impl Kind for Listener {
     ) -> anyhow::Result<Applied> {
         cx.elb.modify_listener().listener_arn(id).port(port(after)?).default_actions(forward(after)?).send().await?;
         Ok(Applied::with_id(id))
+    }
+
+    async fn read(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<Option<Live>> {
+        let Some(found) = found(cx.elb.describe_listeners().listener_arns(id).send().await)? else { return Ok(None) };
+        Ok(found
+            .listeners()
+            .first()
+            .map(|listener| Live::untaggable().attr("port", listener.port().unwrap_or_default())))
     }
 
     async fn delete(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<()> {

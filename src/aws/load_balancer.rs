@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::types::{LoadBalancerSchemeEnum, LoadBalancerStateEnum, LoadBalancerTypeEnum, Tag};
 
-use super::{Applied, Attrs, Cx, Kind, gone_is_fine, is_gone, poll, strings, tags};
+use super::{Applied, Attrs, Cx, Kind, Live, found, gone_is_fine, is_gone, poll, strings, tags};
 
 /// The `load_balancer` kind.
 pub struct LoadBalancer;
@@ -68,6 +68,20 @@ impl Kind for LoadBalancer {
                 .await?;
         }
         Ok(Applied::with_id(id))
+    }
+
+    async fn read(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<Option<Live>> {
+        let Some(found) = found(cx.elb.describe_load_balancers().load_balancer_arns(id).send().await)? else {
+            return Ok(None);
+        };
+        let Some(balancer) = found.load_balancers().first() else { return Ok(None) };
+        let state = balancer.state().and_then(|s| s.code()).map(|c| c.as_str().to_string()).unwrap_or_default();
+        Ok(Some(
+            tags::elb_live(cx, id)
+                .await?
+                .detail("state", state)
+                .detail("dns_name", balancer.dns_name().unwrap_or_default()),
+        ))
     }
 
     async fn delete(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<()> {

@@ -59,6 +59,48 @@ impl Applied {
     }
 }
 
+/// What reading a live resource found.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Live {
+    /// Its tags; `None` for kinds AWS cannot tag (an inline policy, a scaling policy…),
+    /// which belong to a tagged parent.
+    pub tags: Option<BTreeMap<String, String>>,
+    /// Live values of the attributes the kind reads back, shaped as in the stack.
+    pub attrs: Attrs,
+    /// What `status` shows beyond the id: instances, target health, alarm state.
+    pub details: serde_json::Map<String, Value>,
+}
+
+impl Live {
+    /// A live resource carrying `tags`.
+    pub fn tagged<K: Into<String>, V: Into<String>>(tags: impl IntoIterator<Item = (K, V)>) -> Self {
+        Live { tags: Some(tags.into_iter().map(|(k, v)| (k.into(), v.into())).collect()), ..Live::default() }
+    }
+
+    /// A live resource of a kind AWS cannot tag.
+    pub fn untaggable() -> Self {
+        Live::default()
+    }
+
+    /// Adds the live value of an attribute.
+    pub fn attr(mut self, name: &str, value: impl Into<Value>) -> Self {
+        self.attrs.insert(name.to_string(), value.into());
+        self
+    }
+
+    /// Adds something `status` shows.
+    pub fn detail(mut self, name: &str, value: impl Into<Value>) -> Self {
+        self.details.insert(name.to_string(), value.into());
+        self
+    }
+
+    /// Whether it carries `cloudcomp:stack=<stack>` (kinds without tags always count as
+    /// their parent's).
+    pub fn belongs_to(&self, stack: &str) -> bool {
+        self.tags.as_ref().is_none_or(|tags| tags.get(crate::plan::STACK_TAG).is_some_and(|s| s == stack))
+    }
+}
+
 /// The verbs every resource kind has.
 #[async_trait]
 pub trait Kind: Sync {
@@ -80,6 +122,9 @@ pub trait Kind: Sync {
     ) -> anyhow::Result<Applied> {
         anyhow::bail!("{} {id} cannot be changed in place", self.name())
     }
+
+    /// Reads the live resource `id` (recorded with `attrs`); `None` when it no longer exists.
+    async fn read(&self, cx: &Cx, id: &str, attrs: &Attrs) -> anyhow::Result<Option<Live>>;
 
     /// Deletes the resource and waits until it is gone. Deleting what is already gone succeeds.
     async fn delete(&self, cx: &Cx, id: &str, attrs: &Attrs) -> anyhow::Result<()>;
@@ -149,8 +194,41 @@ where
     }
 }
 
+/// Turns "not found" into `None`: what a read of a deleted resource answers.
+pub fn found<T, E, R>(result: Result<T, SdkError<E, R>>) -> anyhow::Result<Option<T>>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match result {
+        Ok(found) => Ok(Some(found)),
+        Err(err) if is_gone(&err) => Ok(None),
+        Err(err) => Err(anyhow::Error::new(err)),
+    }
+}
+
 /// Longest wait for AWS to release what blocks a deletion.
 const RELEASE_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+
+/// Longest wait for a resource to become usable.
+const READY_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+
+/// Where a step says what it waits for (shown on its progress line).
+pub type WaitNotice = Box<dyn Fn(&str) + Send + Sync>;
+
+tokio::task_local! {
+    static WAIT_NOTICE: WaitNotice;
+}
+
+/// Runs `step` with `notice` receiving what it waits for.
+pub async fn noting_waits<F: Future>(notice: WaitNotice, step: F) -> F::Output {
+    WAIT_NOTICE.scope(notice, step).await
+}
+
+/// Says what the running step waits for (nothing happens outside [`noting_waits`]).
+fn note_wait(what: &str) {
+    let _ = WAIT_NOTICE.try_with(|notice| notice(what));
+}
 
 /// Repeats `call` while AWS answers `DependencyViolation` (network interfaces, addresses
 /// or instances still hold the resource), with backoff, for up to 15 minutes. Real AWS
@@ -166,8 +244,8 @@ where
     loop {
         match call().await {
             Err(err) if err.code() == Some("DependencyViolation") && started.elapsed() < RELEASE_TIMEOUT => {
-                if started.elapsed() > Duration::from_secs(5) {
-                    eprintln!("  waiting for {what} ({}s)", started.elapsed().as_secs());
+                if pause == Duration::from_millis(500) {
+                    note_wait(what);
                 }
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(Duration::from_secs(10));
@@ -176,9 +254,6 @@ where
         }
     }
 }
-
-/// Longest wait for a resource to become usable.
-const READY_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 
 /// Calls `check` until it says the resource is ready, with backoff, for up to 15 minutes.
 pub async fn poll<F, Fut>(what: &str, mut check: F) -> anyhow::Result<()>
@@ -190,8 +265,8 @@ where
     let mut pause = Duration::from_millis(200);
     while !check().await? {
         anyhow::ensure!(started.elapsed() < READY_TIMEOUT, "gave up waiting for {what}");
-        if started.elapsed() > Duration::from_secs(5) {
-            eprintln!("  waiting for {what} ({}s)", started.elapsed().as_secs());
+        if pause == Duration::from_millis(200) {
+            note_wait(what);
         }
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(Duration::from_secs(10));

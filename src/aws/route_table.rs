@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use aws_sdk_ec2::types::{Filter, ResourceType};
 use serde_json::Value;
 
-use super::{Applied, Attrs, Cx, Kind, gone_is_fine, tags, text, until_released};
+use super::{Applied, Attrs, Cx, Kind, Live, found, gone_is_fine, tags, text, until_released};
 
 /// The `route_table` kind.
 pub struct RouteTable;
@@ -119,6 +119,13 @@ impl Kind for RouteTable {
             tags::update_ec2(cx, id, before, after).await?;
         }
         Ok(Applied::with_id(id))
+    }
+
+    async fn read(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<Option<Live>> {
+        let Some(found) = found(cx.ec2.describe_route_tables().route_table_ids(id).send().await)? else {
+            return Ok(None);
+        };
+        Ok(found.route_tables().first().map(|table| tags::ec2_live(table.tags())))
     }
 
     async fn delete(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<()> {

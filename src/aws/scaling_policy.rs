@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 
-use super::{Applied, Attrs, Cx, Kind, gone_is_fine, int, text};
+use super::{Applied, Attrs, Cx, Kind, Live, found, gone_is_fine, int, text};
 
 /// The `scaling_policy` kind.
 pub struct ScalingPolicy;
@@ -49,6 +49,17 @@ impl Kind for ScalingPolicy {
         after: &Attrs,
     ) -> anyhow::Result<Applied> {
         put(cx, after).await
+    }
+
+    async fn read(&self, cx: &Cx, id: &str, attrs: &Attrs) -> anyhow::Result<Option<Live>> {
+        let group = text(attrs, "autoscaling_group_name")?;
+        let request = cx.autoscaling.describe_policies().auto_scaling_group_name(group).policy_names(id);
+        let Some(found) = found(request.send().await)? else { return Ok(None) };
+        Ok(found.scaling_policies().first().map(|policy| {
+            Live::untaggable()
+                .attr("adjustment", policy.scaling_adjustment().unwrap_or_default())
+                .attr("cooldown_seconds", policy.cooldown().unwrap_or_default())
+        }))
     }
 
     async fn delete(&self, cx: &Cx, id: &str, attrs: &Attrs) -> anyhow::Result<()> {

@@ -5,9 +5,9 @@ use std::collections::BTreeSet;
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType, UserIdGroupPair};
-use serde_json::Value;
+use serde_json::{Value, json};
 
-use super::{Applied, Attrs, Cx, Kind, gone_is_fine, tags, text, until_released};
+use super::{Applied, Attrs, Cx, Kind, Live, found, gone_is_fine, tags, text, until_released};
 
 /// The `security_group` kind.
 pub struct SecurityGroup;
@@ -31,6 +31,39 @@ fn permission(rule: &str) -> anyhow::Result<IpPermission> {
         permission = permission.user_id_group_pairs(UserIdGroupPair::builder().group_id(group).build());
     }
     Ok(permission.build())
+}
+
+/// Rules broken into single grants (`port` from one range or one group), so that rule
+/// lists compare whatever their grouping and order.
+fn grants(rules: &Value) -> BTreeSet<(i64, String)> {
+    let mut grants = BTreeSet::new();
+    for rule in rules.as_array().into_iter().flatten() {
+        let port = rule.get("port").and_then(Value::as_i64).unwrap_or_default();
+        for cidr in rule.get("cidrs").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str) {
+            grants.insert((port, format!("cidr:{cidr}")));
+        }
+        if let Some(group) = rule.get("source_security_group_id").and_then(Value::as_str) {
+            grants.insert((port, format!("group:{group}")));
+        }
+    }
+    grants
+}
+
+/// The live inbound rules in the stack's shape: per port, one rule for the ranges and one
+/// per source group.
+fn live_rules(permissions: &[IpPermission]) -> Value {
+    let mut rules = Vec::new();
+    for permission in permissions {
+        let port = permission.from_port().unwrap_or_default();
+        let cidrs: Vec<&str> = permission.ip_ranges().iter().filter_map(|r| r.cidr_ip()).collect();
+        if !cidrs.is_empty() {
+            rules.push(json!({ "port": port, "cidrs": cidrs }));
+        }
+        for group in permission.user_id_group_pairs().iter().filter_map(|p| p.group_id()) {
+            rules.push(json!({ "port": port, "source_security_group_id": group }));
+        }
+    }
+    Value::Array(rules)
 }
 
 async fn change_rules(cx: &Cx, id: &str, before: &Attrs, after: &Attrs) -> anyhow::Result<()> {
@@ -78,6 +111,16 @@ impl Kind for SecurityGroup {
         change_rules(cx, id, before, after).await?;
         tags::update_ec2(cx, id, before, after).await?;
         Ok(Applied::with_id(id))
+    }
+
+    async fn read(&self, cx: &Cx, id: &str, attrs: &Attrs) -> anyhow::Result<Option<Live>> {
+        let request = cx.ec2.describe_security_groups().group_ids(id);
+        let Some(found) = found(request.send().await)? else { return Ok(None) };
+        let Some(group) = found.security_groups().first() else { return Ok(None) };
+        let live = live_rules(group.ip_permissions());
+        let recorded = attrs.get("ingress").cloned().unwrap_or(Value::Array(Vec::new()));
+        let ingress = if grants(&live) == grants(&recorded) { recorded } else { live };
+        Ok(Some(tags::ec2_live(group.tags()).attr("ingress", ingress)))
     }
 
     async fn delete(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<()> {

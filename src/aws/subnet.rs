@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};
 
-use super::{Applied, Attrs, Cx, Kind, gone_is_fine, tags, text, until_released};
+use super::{Applied, Attrs, Cx, Kind, Live, found, gone_is_fine, tags, text, until_released};
 
 /// The `subnet` kind.
 pub struct Subnet;
@@ -67,6 +67,16 @@ impl Kind for Subnet {
         }
         tags::update_ec2(cx, id, before, after).await?;
         Ok(Applied::with_id(id))
+    }
+
+    async fn read(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<Option<Live>> {
+        let Some(found) = found(cx.ec2.describe_subnets().subnet_ids(id).send().await)? else { return Ok(None) };
+        Ok(found.subnets().first().map(|subnet| {
+            tags::ec2_live(subnet.tags())
+                .attr("cidr_block", subnet.cidr_block().unwrap_or_default())
+                .attr("map_public_ip_on_launch", subnet.map_public_ip_on_launch().unwrap_or(false))
+                .detail("availability_zone", subnet.availability_zone().unwrap_or_default())
+        }))
     }
 
     async fn delete(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<()> {

@@ -4,7 +4,7 @@
 use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
 use serde_json::Value;
 
-use super::{Attrs, Cx};
+use super::{Attrs, Cx, Live};
 
 /// Tag key naming the resource's address in the stack.
 pub const ADDRESS_TAG: &str = "cloudcomp:address";
@@ -49,4 +49,20 @@ pub async fn update_ec2(cx: &Cx, id: &str, before: &Attrs, after: &Attrs) -> any
         .collect();
     cx.ec2.create_tags().resources(id).set_tags(Some(set)).send().await?;
     Ok(())
+}
+
+/// A live EC2 resource, with its tags.
+pub fn ec2_live(tags: &[Tag]) -> Live {
+    Live::tagged(tags.iter().map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default())))
+}
+
+/// A live load-balancing resource (`arn`), with its tags, which ELB keeps apart.
+pub async fn elb_live(cx: &Cx, arn: &str) -> anyhow::Result<Live> {
+    let found = cx.elb.describe_tags().resource_arns(arn).send().await?;
+    let tags = found
+        .tag_descriptions()
+        .iter()
+        .flat_map(|d| d.tags())
+        .map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default()));
+    Ok(Live::tagged(tags))
 }

@@ -3,8 +3,9 @@
 
 use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::types::{ProtocolEnum, Tag, TargetTypeEnum};
+use serde_json::{Value, json};
 
-use super::{Applied, Attrs, Cx, Kind, gone_is_fine, int, tags, text};
+use super::{Applied, Attrs, Cx, Kind, Live, found, gone_is_fine, int, tags, text};
 
 /// The `target_group` kind.
 pub struct TargetGroup;
@@ -54,6 +55,32 @@ impl Kind for TargetGroup {
             .send()
             .await?;
         Ok(Applied::with_id(id))
+    }
+
+    async fn read(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<Option<Live>> {
+        let Some(found) = found(cx.elb.describe_target_groups().target_group_arns(id).send().await)? else {
+            return Ok(None);
+        };
+        let Some(group) = found.target_groups().first() else { return Ok(None) };
+        let health = cx.elb.describe_target_health().target_group_arn(id).send().await?;
+        let targets: Vec<Value> = health
+            .target_health_descriptions()
+            .iter()
+            .map(|t| {
+                json!({
+                    "id": t.target().map(|t| t.id()).unwrap_or_default(),
+                    "port": t.target().and_then(|t| t.port()),
+                    "health": t.target_health().and_then(|h| h.state()).map(|s| s.as_str()).unwrap_or("unknown"),
+                })
+            })
+            .collect();
+        Ok(Some(
+            tags::elb_live(cx, id)
+                .await?
+                .attr("health_check_path", group.health_check_path().unwrap_or_default())
+                .attr("health_check_interval_seconds", group.health_check_interval_seconds().unwrap_or_default())
+                .detail("targets", targets),
+        ))
     }
 
     async fn delete(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<()> {

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};
 
-use super::{Applied, Attrs, Cx, Kind, gone_is_fine, tags, text};
+use super::{Applied, Attrs, Cx, Kind, Live, found, gone_is_fine, tags, text};
 
 /// The `vpc` kind.
 pub struct Vpc;
@@ -42,6 +42,14 @@ impl Kind for Vpc {
     ) -> anyhow::Result<Applied> {
         tags::update_ec2(cx, id, before, after).await?;
         Ok(Applied::with_id(id))
+    }
+
+    async fn read(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<Option<Live>> {
+        let Some(found) = found(cx.ec2.describe_vpcs().vpc_ids(id).send().await)? else { return Ok(None) };
+        Ok(found
+            .vpcs()
+            .first()
+            .map(|vpc| tags::ec2_live(vpc.tags()).attr("cidr_block", vpc.cidr_block().unwrap_or_default())))
     }
 
     async fn delete(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<()> {

@@ -72,9 +72,13 @@ impl Plan {
 /// Compares what the stack wants with what the state records.
 pub fn diff(desired: &[Resource], state: &State) -> Plan {
     let mut changes = Vec::new();
-    let mut replaced: HashSet<&Address> = HashSet::new();
+    // Resources that get a new identity (created or replaced): whatever refers to them must
+    // be updated even when its own attributes read the same, since the ids behind the
+    // references change. (A create matters here when refresh found a resource gone.)
+    let mut renewed: HashSet<&Address> = HashSet::new();
     for resource in desired {
         let Some(recorded) = state.resources.get(&resource.address) else {
+            renewed.insert(&resource.address);
             changes.push(Change {
                 address: resource.address.clone(),
                 kind: resource.kind.to_string(),
@@ -95,7 +99,7 @@ pub fn diff(desired: &[Resource], state: &State) -> Plan {
         let mut attrs = Vec::new();
         for (name, attr) in &resource.attrs {
             let before = recorded.attrs.get(*name);
-            let refers_to_replaced = references(&attr.value).iter().any(|r| replaced.contains(r));
+            let refers_to_replaced = references(&attr.value).iter().any(|r| renewed.contains(r));
             if before != Some(&attr.value) || refers_to_replaced {
                 attrs.push(AttrChange {
                     name: name.to_string(),
@@ -110,7 +114,7 @@ pub fn diff(desired: &[Resource], state: &State) -> Plan {
             continue;
         }
         let action = if kind_changed || attrs.iter().any(|a| a.forces_replacement) {
-            replaced.insert(&resource.address);
+            renewed.insert(&resource.address);
             Action::Replace
         } else {
             Action::Update
@@ -224,5 +228,13 @@ mod tests {
         let plan = diff(&desired()[..1], &state);
         assert_eq!(actions(&plan), [("asg".into(), Action::Delete), ("subnet.a".into(), Action::Delete)]);
         assert_eq!(plan.count(Action::Delete), 2);
+    }
+
+    #[test]
+    fn a_resource_found_gone_is_created_and_what_refers_to_it_follows() {
+        let mut state = applied(&desired());
+        state.resources.remove(&Address::from("vpc"));
+        let plan = diff(&desired(), &state);
+        assert_eq!(actions(&plan), [("vpc".into(), Action::Create), ("subnet.a".into(), Action::Replace)]);
     }
 }

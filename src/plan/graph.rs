@@ -15,7 +15,8 @@ pub struct Address(pub String);
 
 impl fmt::Display for Address {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        // `pad`, not `write_str`, so that `{address:<34}` lines up columns.
+        f.pad(&self.0)
     }
 }
 

@@ -1,5 +1,11 @@
-//! What the user reads: the plan as text (colours only on a terminal, `NO_COLOR` honoured,
-//! through anstream) or as JSON for machines.
+//! What the user reads: plans, drift, progress, status and timings as text (colours only on
+//! a terminal, `NO_COLOR` honoured, through anstream) or as JSON for machines.
+
+mod progress;
+mod status;
+
+pub use progress::Progress;
+pub use status::{print_status, status_json};
 
 use std::io::Write;
 
@@ -7,7 +13,11 @@ use anstyle::{AnsiColor, Style};
 use serde_json::{Value, json};
 
 use crate::plan::graph::as_reference;
+use std::time::Duration;
+
 use crate::plan::{Action, Change, Plan};
+use crate::refresh::Drift;
+use crate::timings::CriticalPath;
 
 const CREATE: Style = AnsiColor::Green.on_default();
 const UPDATE: Style = AnsiColor::Yellow.on_default();
@@ -81,11 +91,41 @@ fn render(value: &Value) -> String {
     }
 }
 
-/// The plan for machines: `{stack, region, summary: {create, update, replace, delete}, changes}`.
-pub fn plan_json(stack: &str, region: &str, plan: &Plan) -> Value {
+/// Writes what refresh found changed outside cloudcomp (nothing when nothing drifted).
+pub fn print_drift(out: &mut impl Write, drift: &[Drift]) -> std::io::Result<()> {
+    for d in drift {
+        match d {
+            Drift::Gone { address } => writeln!(out, "{UPDATE}!{UPDATE:#} {address} was deleted outside cloudcomp")?,
+            Drift::Changed { address, attrs } => {
+                writeln!(out, "{UPDATE}!{UPDATE:#} {address} was changed outside cloudcomp: {}", attrs.join(", "))?
+            }
+        }
+    }
+    if drift.is_empty() { Ok(()) } else { writeln!(out) }
+}
+
+/// Writes `up --timings`: the critical path step by step, and the wall time against it.
+pub fn print_timings(out: &mut impl Write, path: &CriticalPath, wall: Duration) -> std::io::Result<()> {
+    writeln!(out, "Critical path ({} steps):", path.steps.len())?;
+    for (address, verb, took) in &path.steps {
+        writeln!(out, "  {} {address:<34} {:>7.3}s", progress::verb_words(*verb).0, took.as_secs_f64())?;
+    }
+    let ratio = if path.total.is_zero() { 1.0 } else { wall.as_secs_f64() / path.total.as_secs_f64() };
+    writeln!(
+        out,
+        "critical path {:.3}s, wall time {:.3}s ({ratio:.2}× the critical path)",
+        path.total.as_secs_f64(),
+        wall.as_secs_f64()
+    )
+}
+
+/// The plan for machines: `{stack, region, drift, summary: {create, update, replace, delete},
+/// changes}`.
+pub fn plan_json(stack: &str, region: &str, plan: &Plan, drift: &[Drift]) -> Value {
     json!({
         "stack": stack,
         "region": region,
+        "drift": drift,
         "summary": {
             "create": plan.count(Action::Create),
             "update": plan.count(Action::Update),
@@ -94,62 +134,6 @@ pub fn plan_json(stack: &str, region: &str, plan: &Plan) -> Value {
         },
         "changes": plan.changes,
     })
-}
-
-/// Progress of `up` and `destroy` on stderr: one line per resource with its state and
-/// elapsed time (live spinners on a terminal, plain lines otherwise).
-pub struct Progress {
-    bars: Option<indicatif::MultiProgress>,
-    lines: std::sync::Mutex<std::collections::HashMap<String, indicatif::ProgressBar>>,
-}
-
-impl Default for Progress {
-    fn default() -> Self {
-        use std::io::IsTerminal;
-        let bars = std::io::stderr().is_terminal().then(indicatif::MultiProgress::new);
-        Progress { bars, lines: std::sync::Mutex::new(std::collections::HashMap::new()) }
-    }
-}
-
-fn verb_words(verb: crate::engine::Verb) -> (&'static str, &'static str, &'static str) {
-    use crate::engine::Verb;
-    match verb {
-        Verb::Create => ("+", "creating", "created"),
-        Verb::Update => ("~", "updating", "updated"),
-        Verb::Delete => ("-", "deleting", "deleted"),
-    }
-}
-
-impl crate::engine::Report for Progress {
-    fn started(&self, address: &crate::plan::Address, verb: crate::engine::Verb) {
-        let (sign, doing, _) = verb_words(verb);
-        let Some(bars) = &self.bars else { return };
-        let bar = bars.add(indicatif::ProgressBar::new_spinner());
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} {msg} {elapsed:.dim}").expect("a valid template"),
-        );
-        bar.set_message(format!("{sign} {address:<34} {doing}"));
-        bar.enable_steady_tick(std::time::Duration::from_millis(100));
-        self.lines.lock().unwrap_or_else(|e| e.into_inner()).insert(address.0.clone(), bar);
-    }
-
-    fn finished(&self, address: &crate::plan::Address, verb: crate::engine::Verb, id: &str, took: std::time::Duration) {
-        let (sign, _, done) = verb_words(verb);
-        let line = format!("{sign} {address:<34} {done} {id} in {:.2}s", took.as_secs_f64());
-        match self.lines.lock().unwrap_or_else(|e| e.into_inner()).remove(&address.0) {
-            Some(bar) => bar.finish_with_message(line),
-            None => eprintln!("{line}"),
-        }
-    }
-
-    fn failed(&self, address: &crate::plan::Address, verb: crate::engine::Verb, error: &anyhow::Error) {
-        let (sign, doing, _) = verb_words(verb);
-        let line = format!("{sign} {address:<34} {doing} FAILED: {error:#}");
-        match self.lines.lock().unwrap_or_else(|e| e.into_inner()).remove(&address.0) {
-            Some(bar) => bar.abandon_with_message(line),
-            None => eprintln!("{line}"),
-        }
-    }
 }
 
 #[cfg(test)]
