@@ -16,7 +16,8 @@ threads=${THREADS:-2}
 ulimit -n 65536 2>/dev/null || true
 command -v wrk >/dev/null || { echo "bench/app.sh needs wrk (apt-get install wrk)" >&2; exit 1; }
 
-cargo build --release -q -p cloudcomp-app -p bench-hello
+# The same command as bench/provision.sh, so both share one build.
+cargo build --profile release -q --workspace --bins
 bin=${CARGO_TARGET_DIR:-target}/release
 work=$(mktemp -d /tmp/cloudcomp-bench.XXXXXX)
 pids=()

@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 runs=${RUNS:-3}
 command -v moto_server >/dev/null || { echo "bench/provision.sh needs moto_server (pip install 'moto[server]')" >&2; exit 1; }
 profile=${PROFILE:-release}   # PROFILE=dev to time the debug build
-cargo build --profile "$profile" -q -p cloudcomp -p aws-proxy
+# The same command as bench/app.sh, so both share one build.
+cargo build --profile "$profile" -q --workspace --bins
 dir=$profile; [ "$profile" = dev ] && dir=debug
 bin=${CARGO_TARGET_DIR:-target}/$dir/cloudcomp
 proxy_bin=${CARGO_TARGET_DIR:-target}/$dir/aws-proxy

@@ -7,9 +7,22 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+const EXAMPLES: &str = "\
+Examples:
+  cloudcomp validate -f stacks/default.yaml     check a stack file, print it with defaults
+  cloudcomp plan -f stacks/default.yaml         what up would change (exit 0: nothing, 2: changes)
+  cloudcomp up -f stacks/default.yaml           provision, print the URL to curl
+  cloudcomp status -f stacks/default.yaml       the live stack: instances, targets, alarms, URL
+  cloudcomp destroy -f stacks/default.yaml      tear it all down
+  cloudcomp build --push 127.0.0.1:5000         build the app image and push it
+  cloudcomp schema > stack.schema.json          JSON Schema for editors
+
+Against moto: add --endpoint-url http://127.0.0.1:5000 (or set AWS_ENDPOINT_URL).
+Exit codes: 0 success, 1 failure, 2 bad input (usage error, invalid stack file) or plan changes.";
+
 /// `cloudcomp`: build, ship and provision a load-balanced, auto-scaling API from one YAML file.
 #[derive(Debug, Parser)]
-#[command(name = "cloudcomp", version, about, long_about = None)]
+#[command(name = "cloudcomp", version, about, long_about = None, after_help = EXAMPLES)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -37,6 +50,10 @@ pub enum Command {
     ///
     /// Example: `cloudcomp destroy -f stacks/default.yaml`
     Destroy(StackArgs),
+    /// Build the app image (static binary, FROM scratch) and, with --push, push it.
+    ///
+    /// Example: `cloudcomp build --push 127.0.0.1:5000`
+    Build(BuildArgs),
     /// Check a stack file and print it with every default filled in.
     ///
     /// Example: `cloudcomp validate -f stacks/default.yaml`
@@ -67,12 +84,38 @@ pub struct StackArgs {
     pub region: Option<String>,
 }
 
+/// Where the app image comes from and goes to.
+#[derive(Debug, Args)]
+pub struct ImageArgs {
+    /// Registry to push the app image to (overrides the stack's `app.registry`; default: the
+    /// stack's ECR repository).
+    #[arg(long, value_name = "HOST[:PORT]")]
+    pub registry: Option<String>,
+    /// A statically linked cloudcomp-app to ship [default: built from this checkout].
+    #[arg(long, env = "CLOUDCOMP_APP_BINARY", value_name = "PATH")]
+    pub app_binary: Option<PathBuf>,
+}
+
+/// Options of `build`.
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// A statically linked cloudcomp-app to ship [default: built from this checkout].
+    #[arg(long, env = "CLOUDCOMP_APP_BINARY", value_name = "PATH")]
+    pub app_binary: Option<PathBuf>,
+    /// Push the image to this registry as `<registry>/cloudcomp-app:<tag>`.
+    #[arg(long, value_name = "HOST[:PORT]")]
+    pub push: Option<String>,
+}
+
 /// Options of `up`.
 #[derive(Debug, Args)]
 pub struct UpArgs {
     /// The stack.
     #[command(flatten)]
     pub stack: StackArgs,
+    /// The app image.
+    #[command(flatten)]
+    pub image: ImageArgs,
     /// Trust the state file instead of reading every resource from AWS first (faster; misses
     /// changes made outside cloudcomp).
     #[arg(long)]
@@ -88,6 +131,9 @@ pub struct PlanArgs {
     /// The stack.
     #[command(flatten)]
     pub stack: StackArgs,
+    /// The app image.
+    #[command(flatten)]
+    pub image: ImageArgs,
     /// Print the plan as JSON.
     #[arg(long)]
     pub json: bool,

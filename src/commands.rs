@@ -10,18 +10,16 @@ use std::time::Instant;
 use anyhow::Context;
 
 use crate::aws::{self, Cx};
-use crate::cli::{PlanArgs, StackArgs, StatusArgs, UpArgs};
+use crate::cli::{BuildArgs, ImageArgs, PlanArgs, StackArgs, StatusArgs, UpArgs};
 use crate::plan::{self, Resource};
 use crate::refresh::{self, Drift};
+use crate::ship::{Destination, Shipment};
 use crate::stack::{self, Stack};
 use crate::state::{self, State, StateLock};
-use crate::{engine, timings, ui};
+use crate::{engine, image, timings, ui};
 
 /// Exit code of `plan` when there are changes (and of any command on a bad stack file).
 pub const EXIT_CHANGES: u8 = 2;
-
-/// The tag of the app image this cloudcomp ships.
-const APP_IMAGE_TAG: &str = env!("CARGO_PKG_VERSION");
 
 /// A loaded stack with its state file location.
 struct Loaded {
@@ -38,8 +36,20 @@ fn load(args: &StackArgs) -> anyhow::Result<Loaded> {
     Ok(Loaded { stack, state_path })
 }
 
-fn desired(stack: &Stack) -> Vec<Resource> {
-    plan::desired(stack, APP_IMAGE_TAG)
+/// The stack's image shipment, with `--registry` applied to the stack.
+fn shipment(args: &StackArgs, image: &ImageArgs, stack: &mut Stack) -> anyhow::Result<Shipment> {
+    if let Some(registry) = &image.registry {
+        stack.app.registry = Some(registry.clone());
+    }
+    let custom_endpoint = args.endpoint_url.is_some() || std::env::var_os("AWS_ENDPOINT_URL").is_some();
+    let destination = Destination::of(stack, custom_endpoint);
+    if destination == Destination::Nowhere {
+        eprintln!(
+            "note: the AWS endpoint is an emulator whose ECR has no registry: the app image is not pushed \
+             (name one with --registry or app.registry)"
+        );
+    }
+    Shipment::prepare(destination, image.app_binary.as_deref())
 }
 
 /// `cloudcomp validate`: the stack with defaults filled in.
@@ -51,11 +61,12 @@ pub fn validate(args: &StackArgs) -> anyhow::Result<ExitCode> {
 
 /// `cloudcomp plan`: 0 when up to date, [`EXIT_CHANGES`] when there are changes.
 pub async fn plan(args: &PlanArgs) -> anyhow::Result<ExitCode> {
-    let Loaded { stack, state_path } = load(&args.stack)?;
+    let Loaded { mut stack, state_path } = load(&args.stack)?;
+    let shipment = shipment(&args.stack, &args.image, &mut stack)?;
     let recorded = state::load(&state_path, &stack.name, &stack.region)?;
     let (live, drift) =
         if args.no_refresh { (recorded, Vec::new()) } else { refreshed(&args.stack, &stack, recorded).await? };
-    let plan = plan::diff(&desired(&stack), &live);
+    let plan = plan::diff(&plan::desired(&stack, shipment.tag()), &live);
     let mut out = anstream::stdout().lock();
     if args.json {
         writeln!(out, "{:#}", ui::plan_json(&stack.name, &stack.region, &plan, &drift))
@@ -68,13 +79,43 @@ pub async fn plan(args: &PlanArgs) -> anyhow::Result<ExitCode> {
 
 /// `cloudcomp up`: applies the plan, checkpointing the state after every step.
 pub async fn up(args: &UpArgs) -> anyhow::Result<ExitCode> {
-    let Loaded { stack, state_path } = load(&args.stack)?;
-    let desired = desired(&stack);
+    let Loaded { mut stack, state_path } = load(&args.stack)?;
+    let shipment = shipment(&args.stack, &args.image, &mut stack)?;
+    let desired = plan::desired(&stack, shipment.tag());
     let missing: Vec<&str> = desired.iter().map(|r| r.kind).filter(|k| aws::kind(k).is_none()).collect();
     anyhow::ensure!(missing.is_empty(), "this build cannot manage resource kinds yet: {}", dedup(missing).join(", "));
+    // A named registry gets the image before anything is provisioned; the ECR repository
+    // once it exists (instances retry their pull until the image is there).
+    shipment.push_to_registry().await?;
     let state = apply(&args.stack, &stack, &state_path, !args.no_refresh, args.timings, &desired).await?;
+    if let Some(repository) = ecr_url(&state) {
+        shipment.push_to_ecr(&*connect(&args.stack, &stack).await, &repository).await?;
+    }
     if let Some(url) = url(&state) {
         println!("{url}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The stack's ECR repository URL, when it has one.
+fn ecr_url(state: &State) -> Option<String> {
+    let repository = state.resources.get(&plan::Address::from("ecr_repository.app"))?;
+    Some(repository.outputs.get("url")?.as_str()?.to_string())
+}
+
+/// `cloudcomp build`: builds the app image and, with `--push`, pushes it.
+pub async fn build(args: &BuildArgs) -> anyhow::Result<ExitCode> {
+    let context = image::prepare(args.app_binary.as_deref())?;
+    let docker = image::docker::connect().await?;
+    let built = image::build(&docker, &context).await?;
+    eprintln!("Built {} ({:.1} MB).", built.local, built.size as f64 / 1_000_000.0);
+    match &args.push {
+        Some(registry) => {
+            let repository = format!("{registry}/{}", image::docker::LOCAL_REPOSITORY);
+            let digest = image::docker::push(&docker, &built.tag, &repository, None).await?;
+            println!("{repository}:{}@{digest}", built.tag);
+        }
+        None => println!("{}", built.local),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -8,6 +8,8 @@
 //! - [`ui`]: the plan and status as text or JSON.
 //! - [`refresh`]: reads the recorded resources live and folds drift into the state.
 //! - [`timings`]: each step's time and the critical path through the graph (`up --timings`).
+//! - [`image`]: the app image: static binary, build context, bollard build and push.
+//! - [`ship`]: which registry the image goes to, and pushing it there during `up`.
 //! - [`engine`]: applies a plan concurrently, checkpointing the state after every step.
 //! - [`aws`]: one module per resource kind, the only place SDK calls live.
 //! - [`cli`]: the command line (clap definitions only); `main.rs` dispatches.
@@ -20,8 +22,10 @@ pub mod aws;
 pub mod cli;
 pub mod commands;
 pub mod engine;
+pub mod image;
 pub mod plan;
 pub mod refresh;
+pub mod ship;
 pub mod stack;
 pub mod state;
 pub mod timings;

@@ -15,6 +15,7 @@ fn main() -> ExitCode {
             Ok(ExitCode::SUCCESS)
         }
         Command::Validate(args) => commands::validate(args),
+        Command::Build(args) => runtime().and_then(|rt| rt.block_on(commands::build(args))),
         Command::Plan(args) => runtime().and_then(|rt| rt.block_on(commands::plan(args))),
         Command::Up(args) => runtime().and_then(|rt| rt.block_on(commands::up(args))),
         Command::Destroy(args) => runtime().and_then(|rt| rt.block_on(commands::destroy(args))),

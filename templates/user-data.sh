@@ -14,7 +14,8 @@ systemctl enable --now docker
 if [[ "$REGISTRY" == *.dkr.ecr.*.amazonaws.com ]]; then
   aws ecr get-login-password --region "$REGION" | docker login --username AWS --password-stdin "$REGISTRY"
 fi
-docker pull "$IMAGE"
+# The image may be pushed moments after this instance boots: keep trying.
+until docker pull "$IMAGE"; do sleep 5; done
 
 cat > /etc/systemd/system/cloudcomp-app.service <<UNIT
 [Unit]

@@ -29,10 +29,9 @@ pub(super) fn routes() -> Router<Arc<AppContext>> {
     Router::new().route("/status", get(status)).route("/update", post(update)).route("/logs", get(logs))
 }
 
-/// The current time as RFC 3339 UTC, to the nanosecond (humantime's formatter: no parsing
-/// of a format description, one small allocation).
-fn now_rfc3339() -> String {
-    humantime::format_rfc3339_nanos(std::time::SystemTime::now()).to_string()
+/// Writes a value through its `Display`, straight into the JSON output (no `String`).
+fn display<S: serde::Serializer>(value: &impl std::fmt::Display, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(value)
 }
 
 /// The body of `GET /status`.
@@ -40,8 +39,9 @@ fn now_rfc3339() -> String {
 struct Status<'a> {
     counter: i64,
     message: &'a str,
-    /// Now, RFC 3339 UTC.
-    timestamp: String,
+    /// Now, RFC 3339 UTC, to the nanosecond.
+    #[serde(serialize_with = "display")]
+    timestamp: humantime::Rfc3339Timestamp,
     /// Seconds since the server started, to the millisecond.
     uptime: f64,
     /// When the state last changed (`null` if never).
@@ -53,7 +53,7 @@ async fn status(State(ctx): State<Arc<AppContext>>) -> Result<Response, ApiError
     let body = Status {
         counter: state.counter,
         message: &state.message,
-        timestamp: now_rfc3339(),
+        timestamp: humantime::format_rfc3339_nanos(std::time::SystemTime::now()),
         uptime: (ctx.started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
         updated_at: state.updated_at.as_deref(),
     };
@@ -90,7 +90,7 @@ async fn update(
     let (Some(counter), Some(message)) = (body.counter, body.message) else {
         return Err(ApiError::bad_request("counter (integer) and message (string) are required"));
     };
-    let at = now_rfc3339();
+    let at = humantime::format_rfc3339_nanos(std::time::SystemTime::now()).to_string();
     let state = ctx.store.update_shared_state(counter, &message, &at).await?;
     Ok(Json(json!({ "counter": state.counter, "message": state.message, "timestamp": at })))
 }
