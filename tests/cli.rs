@@ -95,8 +95,18 @@ fn plan_shows_creates_on_an_empty_state_then_exactly_what_changed() {
     let default = std::fs::read_to_string("stacks/default.yaml").unwrap();
     std::fs::write(&stack, &default).unwrap();
     let args = |json: bool| {
-        // The state is made up: plan it without reading AWS.
-        let mut a = vec!["plan", "--no-refresh", "-f", stack.to_str().unwrap(), "--state", state.to_str().unwrap()];
+        // The state is made up: plan it without reading AWS, against an endpoint that would
+        // refuse any call (and whose ECR, like moto's, ships no image).
+        let mut a = vec![
+            "plan",
+            "--no-refresh",
+            "--endpoint-url",
+            "http://127.0.0.1:9",
+            "-f",
+            stack.to_str().unwrap(),
+            "--state",
+            state.to_str().unwrap(),
+        ];
         if json {
             a.push("--json");
         }
