@@ -52,6 +52,14 @@ async fn tagged(cx: &Cx, what: &str) -> usize {
     }
 }
 
+/// The Auto Scaling groups called `name` (none or one).
+async fn groups_named(
+    cx: &Cx,
+    name: &str,
+) -> aws_sdk_autoscaling::operation::describe_auto_scaling_groups::DescribeAutoScalingGroupsOutput {
+    cx.autoscaling.describe_auto_scaling_groups().auto_scaling_group_names(name).send().await.unwrap()
+}
+
 #[tokio::test]
 async fn default_stack_up_no_change_update_and_destroy() {
     let name = format!("dflt{}", std::process::id());
@@ -86,13 +94,7 @@ async fn default_stack_up_no_change_update_and_destroy() {
     assert_eq!(rules[0].user_id_group_pairs()[0].group_id(), Some(alb_group.as_str()));
 
     // The group launched its instances into the target group; the alarms drive the policies.
-    let group = cx
-        .autoscaling
-        .describe_auto_scaling_groups()
-        .auto_scaling_group_names(format!("{name}-asg"))
-        .send()
-        .await
-        .unwrap();
+    let group = groups_named(&cx, &format!("{name}-asg")).await;
     let group = &group.auto_scaling_groups()[0];
     assert_eq!((group.min_size(), group.max_size(), group.desired_capacity()), (Some(2), Some(5), Some(2)));
     assert_eq!(group.instances().len(), 2);
@@ -141,13 +143,7 @@ async fn default_stack_up_no_change_update_and_destroy() {
         .filter_map(|r| r.cidr_ip())
         .collect();
     assert_eq!(ranges, ["203.0.113.0/24"]);
-    let group = cx
-        .autoscaling
-        .describe_auto_scaling_groups()
-        .auto_scaling_group_names(format!("{name}-asg"))
-        .send()
-        .await
-        .unwrap();
+    let group = groups_named(&cx, &format!("{name}-asg")).await;
     assert_eq!(group.auto_scaling_groups()[0].max_size(), Some(4));
 
     let teardown = plan::diff(&[], &state);
@@ -157,13 +153,7 @@ async fn default_stack_up_no_change_update_and_destroy() {
     for kind in ["vpc", "subnet", "security_group", "internet_gateway", "route_table"] {
         assert_eq!(tagged(&cx, kind).await, 0, "{kind} left behind");
     }
-    let groups = cx
-        .autoscaling
-        .describe_auto_scaling_groups()
-        .auto_scaling_group_names(format!("{name}-asg"))
-        .send()
-        .await
-        .unwrap();
+    let groups = groups_named(&cx, &format!("{name}-asg")).await;
     assert!(groups.auto_scaling_groups().is_empty(), "the Auto Scaling group is left behind");
     let balancers = cx.elb.describe_load_balancers().send().await.unwrap();
     assert!(
@@ -292,13 +282,7 @@ async fn the_cli_ups_shows_status_changes_only_what_differs_repairs_drift_and_de
     assert!(shown.contains("max_size: 3 → 5"), "{shown}");
     let repaired = run(&["up", "-f", file, "--endpoint-url", &endpoint]).await;
     assert!(repaired.status.success(), "up failed: {}", stderr(&repaired));
-    let group = cx
-        .autoscaling
-        .describe_auto_scaling_groups()
-        .auto_scaling_group_names(format!("{name}-asg"))
-        .send()
-        .await
-        .unwrap();
+    let group = groups_named(&cx, &format!("{name}-asg")).await;
     assert_eq!(group.auto_scaling_groups()[0].max_size(), Some(5));
     let alarm = cx.cloudwatch.describe_alarms().alarm_names(format!("{name}-requests-scale-in")).send().await.unwrap();
     assert_eq!(alarm.metric_alarms().len(), 1, "the deleted alarm was not recreated");
