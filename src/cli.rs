@@ -11,7 +11,8 @@ const EXAMPLES: &str = "\
 Examples:
   cloudcomp validate -f stacks/default.yaml     check a stack file, print it with defaults
   cloudcomp plan -f stacks/default.yaml         what up would change (exit 0: nothing, 2: changes)
-  cloudcomp up -f stacks/default.yaml           provision, print the URL to curl
+  cloudcomp up --local                          the stack on this machine, print the URL to curl
+  cloudcomp up -f stacks/default.yaml           provision on AWS, print the URL to curl
   cloudcomp status -f stacks/default.yaml       the live stack: instances, targets, alarms, URL
   cloudcomp destroy -f stacks/default.yaml      tear it all down
   cloudcomp build --push 127.0.0.1:5000         build the app image and push it
@@ -46,10 +47,10 @@ pub enum Command {
     ///
     /// Example: `cloudcomp status -f stacks/default.yaml`
     Status(StatusArgs),
-    /// Tear down everything the state file records.
+    /// Tear down everything the state file records (with --local: the local stack).
     ///
     /// Example: `cloudcomp destroy -f stacks/default.yaml`
-    Destroy(StackArgs),
+    Destroy(DestroyArgs),
     /// Build the app image (static binary, FROM scratch) and, with --push, push it.
     ///
     /// Example: `cloudcomp build --push 127.0.0.1:5000`
@@ -58,6 +59,9 @@ pub enum Command {
     ///
     /// Example: `cloudcomp validate -f stacks/default.yaml`
     Validate(StackArgs),
+    /// Run a local stack's load balancer, replicas and scaling (started by `up --local`).
+    #[command(hide = true)]
+    LocalSupervisor(SupervisorArgs),
     /// Print the JSON Schema of stack files (point your editor's YAML support at it).
     ///
     /// Example: `cloudcomp schema > stack.schema.json`
@@ -123,6 +127,41 @@ pub struct UpArgs {
     /// After applying, print each step's time and the critical path through the graph.
     #[arg(long)]
     pub timings: bool,
+    /// Run the stack on this machine instead of AWS: replicas behind a load balancer on
+    /// 127.0.0.1, scaled on request count like the cloud stack.
+    #[arg(long)]
+    pub local: bool,
+    /// With --local: the load balancer's port on 127.0.0.1 (0: any free port).
+    #[arg(long, default_value_t = 8000)]
+    pub port: u16,
+}
+
+/// Options of `destroy`.
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    /// The stack.
+    #[command(flatten)]
+    pub stack: StackArgs,
+    /// Stop the local stack (`up --local`) and remove its data.
+    #[arg(long)]
+    pub local: bool,
+}
+
+/// Options of the hidden `local-supervisor`.
+#[derive(Debug, Args)]
+pub struct SupervisorArgs {
+    /// The stack file.
+    #[arg(short = 'f', long = "file")]
+    pub file: PathBuf,
+    /// The stack's local directory.
+    #[arg(long)]
+    pub dir: PathBuf,
+    /// The load balancer's port on 127.0.0.1.
+    #[arg(long)]
+    pub port: u16,
+    /// The app binary replicas run.
+    #[arg(long)]
+    pub app_binary: PathBuf,
 }
 
 /// Options of `plan`.
@@ -151,4 +190,7 @@ pub struct StatusArgs {
     /// Print the status as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Show the local stack (`up --local`): replicas, health, request rate, scaling events.
+    #[arg(long)]
+    pub local: bool,
 }

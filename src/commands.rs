@@ -10,13 +10,13 @@ use std::time::Instant;
 use anyhow::Context;
 
 use crate::aws::{self, Cx};
-use crate::cli::{BuildArgs, ImageArgs, PlanArgs, StackArgs, StatusArgs, UpArgs};
+use crate::cli::{BuildArgs, DestroyArgs, ImageArgs, PlanArgs, StackArgs, StatusArgs, SupervisorArgs, UpArgs};
 use crate::plan::{self, Resource};
 use crate::refresh::{self, Drift};
 use crate::ship::{Destination, Shipment};
 use crate::stack::{self, Stack};
 use crate::state::{self, State, StateLock};
-use crate::{engine, image, timings, ui};
+use crate::{engine, image, local, timings, ui};
 
 /// Exit code of `plan` when there are changes (and of any command on a bad stack file).
 pub const EXIT_CHANGES: u8 = 2;
@@ -79,6 +79,9 @@ pub async fn plan(args: &PlanArgs) -> anyhow::Result<ExitCode> {
 
 /// `cloudcomp up`: applies the plan, checkpointing the state after every step.
 pub async fn up(args: &UpArgs) -> anyhow::Result<ExitCode> {
+    if args.local {
+        return up_local(args);
+    }
     let Loaded { mut stack, state_path } = load(&args.stack)?;
     let shipment = shipment(&args.stack, &args.image, &mut stack)?;
     let desired = plan::desired(&stack, shipment.tag());
@@ -94,6 +97,28 @@ pub async fn up(args: &UpArgs) -> anyhow::Result<ExitCode> {
     if let Some(url) = url(&state) {
         println!("{url}");
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `cloudcomp up --local`: the stack on this machine.
+fn up_local(args: &UpArgs) -> anyhow::Result<ExitCode> {
+    let Loaded { stack, state_path } = load(&args.stack)?;
+    let app = local::app_binary(args.image.app_binary.as_deref())?;
+    let url = local::up(&args.stack.file, &state_path, &stack, args.port, &app)?;
+    println!("{url}/api/v1/users");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `cloudcomp local-supervisor`: runs a local stack until stopped.
+pub async fn local_supervisor(args: &SupervisorArgs) -> anyhow::Result<ExitCode> {
+    let stack = stack::load(&args.file)?;
+    let settings = local::supervisor::Settings {
+        stack,
+        port: args.port,
+        app_binary: args.app_binary.clone(),
+        dir: args.dir.clone(),
+    };
+    local::supervisor::run(settings).await?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -128,9 +153,17 @@ fn url(state: &State) -> Option<String> {
 
 /// `cloudcomp destroy`: deletes everything the state records, dependents first; each
 /// resource is read first and left alone unless it carries the stack's tag.
-pub async fn destroy(args: &StackArgs) -> anyhow::Result<ExitCode> {
-    let Loaded { stack, state_path } = load(args)?;
-    apply(args, &stack, &state_path, false, false, &[]).await?;
+pub async fn destroy(args: &DestroyArgs) -> anyhow::Result<ExitCode> {
+    let Loaded { stack, state_path } = load(&args.stack)?;
+    if args.local {
+        let stopped = local::destroy(&state_path, &stack.name)?;
+        eprintln!(
+            "{}",
+            if stopped { "Stopped the local stack and removed its data." } else { "No local stack was running." }
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    apply(&args.stack, &stack, &state_path, false, false, &[]).await?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -138,6 +171,9 @@ pub async fn destroy(args: &StackArgs) -> anyhow::Result<ExitCode> {
 /// health, alarm states and the URL.
 pub async fn status(args: &StatusArgs) -> anyhow::Result<ExitCode> {
     let Loaded { stack, state_path } = load(&args.stack)?;
+    if args.local {
+        return status_local(args, &state_path, &stack);
+    }
     let state = state::load(&state_path, &stack.name, &stack.region)?;
     let found = if state.resources.is_empty() {
         Default::default()
@@ -150,6 +186,18 @@ pub async fn status(args: &StatusArgs) -> anyhow::Result<ExitCode> {
         writeln!(out, "{:#}", ui::status_json(&state, &found, url.as_deref()))
     } else {
         ui::print_status(&mut out, &state, &found, url.as_deref())
+    }
+    .context("writing the status")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn status_local(args: &StatusArgs, state_path: &std::path::Path, stack: &Stack) -> anyhow::Result<ExitCode> {
+    let mut out = anstream::stdout().lock();
+    match local::running(&local::dir(state_path, &stack.name)) {
+        Some(status) if args.json => writeln!(out, "{}", serde_json::to_string_pretty(&status)?),
+        Some(status) => local::status::print(&mut out, &status),
+        None if args.json => writeln!(out, "null"),
+        None => writeln!(out, "Stack {} is not running locally (cloudcomp up --local starts it).", stack.name),
     }
     .context("writing the status")?;
     Ok(ExitCode::SUCCESS)

@@ -10,6 +10,7 @@
 //! - [`timings`]: each step's time and the critical path through the graph (`up --timings`).
 //! - [`image`]: the app image: static binary, build context, bollard build and push.
 //! - [`ship`]: which registry the image goes to, and pushing it there during `up`.
+//! - [`local`]: `--local`: replicas, a load balancer and the scaling on one machine.
 //! - [`engine`]: applies a plan concurrently, checkpointing the state after every step.
 //! - [`aws`]: one module per resource kind, the only place SDK calls live.
 //! - [`cli`]: the command line (clap definitions only); `main.rs` dispatches.
@@ -23,6 +24,7 @@ pub mod cli;
 pub mod commands;
 pub mod engine;
 pub mod image;
+pub mod local;
 pub mod plan;
 pub mod refresh;
 pub mod ship;

@@ -19,6 +19,7 @@ fn main() -> ExitCode {
         Command::Plan(args) => runtime().and_then(|rt| rt.block_on(commands::plan(args))),
         Command::Up(args) => runtime().and_then(|rt| rt.block_on(commands::up(args))),
         Command::Destroy(args) => runtime().and_then(|rt| rt.block_on(commands::destroy(args))),
+        Command::LocalSupervisor(args) => runtime().and_then(|rt| rt.block_on(commands::local_supervisor(args))),
         Command::Status(args) => runtime().and_then(|rt| rt.block_on(commands::status(args))),
     };
     match outcome {

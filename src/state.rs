@@ -143,13 +143,21 @@ pub fn load(path: &Path, stack: &str, region: &str) -> Result<State, StateError>
 
 /// Writes `state` to `path` atomically, mode 0600.
 pub fn save(path: &Path, state: &State) -> Result<(), StateError> {
+    write_atomically(path, &serde_json::to_vec_pretty(state).expect("state serializes"))
+}
+
+/// Replaces the file at `path` with `bytes` so that a reader (or a crash) sees the old
+/// content or the new, never a mix: temporary file, fsync, rename, fsync of the directory.
+/// Mode 0600.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(io_error(dir))?;
-    let tmp = path.with_extension("json.tmp");
-    let json = serde_json::to_vec_pretty(state).expect("state serializes");
+    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
+    tmp_name.push(".tmp");
+    let tmp = path.with_file_name(tmp_name);
     let mut file =
         OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp).map_err(io_error(&tmp))?;
-    file.write_all(&json).and_then(|()| file.sync_all()).map_err(io_error(&tmp))?;
+    file.write_all(bytes).and_then(|()| file.sync_all()).map_err(io_error(&tmp))?;
     fs::rename(&tmp, path).map_err(io_error(path))?;
     File::open(dir).and_then(|d| d.sync_all()).map_err(io_error(dir))
 }

@@ -8,6 +8,8 @@
 use std::sync::Arc;
 
 use axum::extract::{FromRequestParts, State};
+use axum::http::HeaderValue;
+use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -49,7 +51,10 @@ struct Status<'a> {
 }
 
 async fn status(State(ctx): State<Arc<AppContext>>) -> Result<Response, ApiError> {
-    let state = ctx.store.shared_state().await?;
+    let state = match ctx.store.cached_shared_state() {
+        Some(state) => state,
+        None => ctx.store.shared_state().await?,
+    };
     let body = Status {
         counter: state.counter,
         message: &state.message,
@@ -57,7 +62,10 @@ async fn status(State(ctx): State<Arc<AppContext>>) -> Result<Response, ApiError
         uptime: (ctx.started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
         updated_at: state.updated_at.as_deref(),
     };
-    Ok(Json(body).into_response())
+    // Sized for the whole body up front (axum's `Json` starts at 128 bytes and grows).
+    let mut bytes = Vec::with_capacity(192 + state.message.len());
+    serde_json::to_writer(&mut bytes, &body).map_err(|e| ApiError::Internal(e.into()))?;
+    Ok(([(CONTENT_TYPE, HeaderValue::from_static("application/json"))], bytes).into_response())
 }
 
 /// Proof that the request carried the configured `API-Key` header.

@@ -136,6 +136,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// The current shared state (shared, so a cached copy costs no allocation).
     async fn shared_state(&self) -> StoreResult<Arc<SharedState>>;
+    /// The shared state if the store holds it cached and current: no I/O, no future.
+    /// `None` means "ask [`Store::shared_state`]".
+    fn cached_shared_state(&self) -> Option<Arc<SharedState>> {
+        None
+    }
     /// Sets the shared state and appends an audit entry, atomically.
     async fn update_shared_state(&self, counter: i64, message: &str, at: &str) -> StoreResult<SharedState>;
     /// A page of the audit log, newest first.

@@ -205,6 +205,10 @@ impl Store for SqliteStore {
         })
     }
 
+    fn cached_shared_state(&self) -> Option<Arc<SharedState>> {
+        self.state.get(self.generation.current())
+    }
+
     async fn shared_state(&self) -> StoreResult<Arc<SharedState>> {
         let token = self.change_token();
         self.state

@@ -1,0 +1,154 @@
+//! `--local`: the same stack on one machine. `min` replicas of the app share one SQLite file
+//! (WAL) behind a load balancer on 127.0.0.1 with the stack's health checks, and the stack's
+//! request-count scaling moves the replica count between `min` and `max` with the same
+//! thresholds, periods and cooldowns as the cloud alarms.
+//!
+//! `up --local` starts a detached supervisor ([`supervisor`]) and returns once the replicas
+//! answer; `status --local` reads the status file it keeps; `destroy --local` stops it (and
+//! so every replica) and removes the stack's local directory.
+//!
+//! Replicas are child processes of the supervisor. Not reproduced: IAM, availability zones,
+//! the ALB's own behaviour (idle timeouts, cross-zone balancing).
+
+pub mod balancer;
+pub mod replicas;
+pub mod scaler;
+pub mod status;
+pub mod supervisor;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+
+use self::status::LocalStatus;
+
+/// How long `up --local` waits for the replicas to answer.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long `destroy --local` waits for the supervisor to stop its replicas.
+const STOP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The stack's local directory: `.cloudcomp/<stack>.local` beside the state file.
+pub fn dir(state_path: &Path, stack: &str) -> PathBuf {
+    state_path.with_file_name(format!("{stack}.local"))
+}
+
+fn alive(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Whether `pid` still runs a cloudcomp program (and not some process that reused the pid).
+fn still_ours(pid: u32) -> bool {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .is_ok_and(|cmdline| cmdline.windows(b"cloudcomp".len()).any(|w| w == b"cloudcomp"))
+}
+
+/// The status of the running local stack in `dir`, if its supervisor is alive.
+pub fn running(dir: &Path) -> Option<LocalStatus> {
+    status::read(&status::path(dir)).filter(|s| still_ours(s.pid))
+}
+
+/// The app binary replicas run: `explicit`, else `cloudcomp-app` beside this executable,
+/// else the static one built from the checkout.
+pub fn app_binary(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
+    if explicit.is_none()
+        && let Some(beside) = std::env::current_exe()?.parent().map(|d| d.join("cloudcomp-app")).filter(|p| p.is_file())
+    {
+        return Ok(beside);
+    }
+    crate::image::binary::locate(explicit)
+}
+
+/// Starts the local stack from `stack_file` (a supervisor in the background) and waits until
+/// `min` replicas are healthy; returns the URL. An already running stack is left as is.
+pub fn up(
+    stack_file: &Path,
+    state_path: &Path,
+    stack: &crate::stack::Stack,
+    port: u16,
+    app: &Path,
+) -> anyhow::Result<String> {
+    let dir = dir(state_path, &stack.name);
+    if let Some(status) = running(&dir) {
+        eprintln!("Stack {} is already running locally (supervisor pid {}).", stack.name, status.pid);
+        return Ok(status.url);
+    }
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let _ = std::fs::remove_file(status::path(&dir));
+    let log_path = dir.join("supervisor.log");
+    let log = std::fs::File::create(&log_path)?;
+    let mut command = Command::new(std::env::current_exe()?);
+    command
+        .arg("local-supervisor")
+        .arg("-f")
+        .arg(stack_file)
+        .arg("--dir")
+        .arg(&dir)
+        .arg("--port")
+        .arg(port.to_string())
+        .arg("--app-binary")
+        .arg(app)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log);
+    // Its own process group: a Ctrl-C in this terminal is not meant for it.
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    let mut supervisor = command.spawn().context("starting the local supervisor")?;
+    let started = Instant::now();
+    loop {
+        if let Some(status) = status::read(&status::path(&dir)).filter(|s| s.healthy() >= stack.scaling.min as usize) {
+            return Ok(status.url);
+        }
+        if let Some(exit) = supervisor.try_wait()? {
+            let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+            anyhow::bail!("the local supervisor stopped ({exit}):\n{log}");
+        }
+        if started.elapsed() > START_TIMEOUT {
+            let _ = supervisor.kill();
+            anyhow::bail!(
+                "the replicas did not become healthy within {}s; see {}",
+                START_TIMEOUT.as_secs(),
+                dir.display()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Stops the local stack: the supervisor, its replicas (any left behind are killed), and
+/// removes its directory. Returns whether anything was running.
+pub fn destroy(state_path: &Path, stack: &str) -> anyhow::Result<bool> {
+    let dir = dir(state_path, stack);
+    let Some(last) = status::read(&status::path(&dir)) else {
+        let existed = dir.exists();
+        let _ = std::fs::remove_dir_all(&dir);
+        return Ok(existed);
+    };
+    if still_ours(last.pid) {
+        signal(last.pid, libc::SIGTERM);
+        let started = Instant::now();
+        while alive(last.pid) && started.elapsed() < STOP_TIMEOUT {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        if still_ours(last.pid) {
+            signal(last.pid, libc::SIGKILL);
+        }
+    }
+    // Replicas outlive a supervisor that was killed; the status file still names them.
+    let latest = status::read(&status::path(&dir)).unwrap_or(last);
+    for pid in latest.replicas.iter().filter_map(|r| r.pid).filter(|p| still_ours(*p)) {
+        signal(pid, libc::SIGKILL);
+    }
+    std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
+    Ok(true)
+}
+
+fn signal(pid: u32, signal: libc::c_int) {
+    if let Ok(pid) = libc::pid_t::try_from(pid) {
+        // SAFETY: kill(2) has no memory effects; a stale pid at worst fails with ESRCH.
+        unsafe {
+            libc::kill(pid, signal);
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! `up --local` end to end (process runtime): replicas behind the local load balancer share
+//! their data, scale out under load and back in when it stops, a killed replica is routed
+//! around and replaced, and `destroy --local` leaves no process or file behind.
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+fn cloudcomp(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_cloudcomp")).args(args).output().expect("running cloudcomp")
+}
+
+/// One HTTP/1.1 request; the status code and body.
+fn request(addr: &str, method: &str, path: &str, body: &str) -> (u16, String) {
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let code = response.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    (code, body)
+}
+
+fn status(file: &Path) -> serde_json::Value {
+    let out = cloudcomp(&["status", "--local", "--json", "-f", file.to_str().unwrap()]);
+    assert!(out.status.success(), "status failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Waits up to `seconds` for `check` on the status to hold.
+fn wait_for(file: &Path, seconds: u64, what: &str, check: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+    let started = Instant::now();
+    loop {
+        let now = status(file);
+        if check(&now) {
+            return now;
+        }
+        assert!(started.elapsed() < Duration::from_secs(seconds), "{what} did not happen within {seconds}s: {now:#}");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+fn healthy(status: &serde_json::Value) -> usize {
+    status["replicas"].as_array().unwrap().iter().filter(|r| r["healthy"] == true).count()
+}
+
+fn alive(pid: u64) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
+#[test]
+fn local_stack_shares_data_scales_out_and_in_heals_and_destroys() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("stack.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "name: local{}
+scaling:
+  min: 2
+  max: 3
+  scale_out: {{ requests_above: 50, per: 10s, periods: 1, add: 1, cooldown: 1s }}
+  scale_in: {{ requests_below: 5, per: 10s, periods: 1, remove: 1, cooldown: 1s }}
+health_check: {{ path: /health, interval: 5s }}
+",
+            std::process::id()
+        ),
+    )
+    .unwrap();
+    let f = file.to_str().unwrap();
+
+    let up = cloudcomp(&["up", "--local", "--port", "0", "-f", f]);
+    assert!(up.status.success(), "up --local failed: {}", String::from_utf8_lossy(&up.stderr));
+    let url = String::from_utf8_lossy(&up.stdout).trim().to_string();
+    assert!(url.starts_with("http://127.0.0.1:") && url.ends_with("/api/v1/users"), "{url}");
+    let addr = url.trim_start_matches("http://").trim_end_matches("/api/v1/users").to_string();
+    let first = status(&file);
+    assert_eq!(healthy(&first), 2, "{first:#}");
+
+    // A write through one replica is read through the other (round robin over both).
+    let (code, _) = request(
+        &addr,
+        "POST",
+        "/api/v1/users",
+        r#"{"username": "ada", "password": "5baa61e4c9b93f3f0682250b6cf8331b7ee68fd8"}"#,
+    );
+    assert_eq!(code, 201);
+    for _ in 0..6 {
+        let (code, body) = request(&addr, "GET", "/api/v1/users", "");
+        assert_eq!((code, body.contains("ada")), (200, true), "{body}");
+    }
+    wait_for(&file, 5, "both replicas serving", |s| {
+        s["replicas"].as_array().unwrap().iter().all(|r| r["served"].as_u64().unwrap() > 0)
+    });
+
+    // More than 50 requests in a 10 s period: one more replica, at most max.
+    for _ in 0..120 {
+        assert_eq!(request(&addr, "GET", "/health", "").0, 200);
+    }
+    let events = |s: &serde_json::Value| s["events"].to_string();
+    wait_for(&file, 30, "scale-out to 3", |s| events(s).contains("scaled out: 2 → 3") && healthy(s) == 3);
+
+    // Quiet: back to min, never beyond max.
+    let shrunk = wait_for(&file, 40, "scale-in to 2", |s| {
+        events(s).contains("scaled in: 3 → 2") && s["replicas"].as_array().unwrap().len() == 2 && healthy(s) == 2
+    });
+    assert!(!events(&shrunk).contains("→ 4"), "more than max replicas: {shrunk:#}");
+
+    // Kill a replica: the balancer routes around it and the supervisor replaces it.
+    let victim = status(&file)["replicas"][0].clone();
+    let pid = victim["pid"].as_u64().unwrap();
+    std::process::Command::new("kill").args(["-9", &pid.to_string()]).status().unwrap();
+    for _ in 0..10 {
+        assert_eq!(request(&addr, "GET", "/api/v1/users", "").0, 200, "a request failed while a replica was down");
+    }
+    let healed = wait_for(&file, 20, "the killed replica replaced", |s| {
+        healthy(s) == 2 && !s["replicas"].as_array().unwrap().iter().any(|r| r["id"] == victim["id"])
+    });
+    assert!(healed["events"].to_string().contains(&format!("{} exited", victim["id"].as_str().unwrap())));
+
+    // destroy --local: nothing left.
+    let last = status(&file);
+    let down = cloudcomp(&["destroy", "--local", "-f", f]);
+    assert!(down.status.success(), "destroy --local failed: {}", String::from_utf8_lossy(&down.stderr));
+    assert!(!alive(last["pid"].as_u64().unwrap()), "the supervisor survived");
+    for replica in last["replicas"].as_array().unwrap() {
+        assert!(!alive(replica["pid"].as_u64().unwrap()), "replica {replica} survived");
+    }
+    assert!(!dir.path().join(".cloudcomp").join(format!("local{}.local", std::process::id())).exists());
+    assert_eq!(status(&file), serde_json::Value::Null);
+}
