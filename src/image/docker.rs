@@ -6,8 +6,21 @@ use bollard::auth::DockerCredentials;
 use bollard::models::ErrorDetail;
 use bollard::query_parameters::{BuildImageOptionsBuilder, PushImageOptionsBuilder, TagImageOptionsBuilder};
 use futures_util::StreamExt;
+use indicatif::{ProgressBar, ProgressStyle};
 
 use super::context::BuildContext;
+
+/// A progress line on stderr (drawn only on a terminal).
+fn progress(what: &str) -> ProgressBar {
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {prefix} {msg} {bytes}/{total_bytes} {elapsed:.dim}")
+            .expect("a valid template"),
+    );
+    bar.set_prefix(what.to_string());
+    bar.enable_steady_tick(std::time::Duration::from_millis(100));
+    bar
+}
 
 /// Repository name of the image in the local engine: `cloudcomp-app:<tag>`.
 pub const LOCAL_REPOSITORY: &str = "cloudcomp-app";
@@ -35,9 +48,16 @@ pub async fn build(docker: &Docker, context: &BuildContext) -> anyhow::Result<St
     }
     let options = BuildImageOptionsBuilder::default().dockerfile("Dockerfile").t(&name).rm(true).forcerm(true).build();
     let mut steps = docker.build_image(options, None, Some(bollard::body_full(context.tar.clone().into())));
+    let bar = progress(&format!("building {name}"));
+    bar.set_length(context.tar.len() as u64);
     while let Some(step) = steps.next().await {
-        failure(step.context("building the app image")?.error_detail).context("building the app image")?;
+        let step = step.context("building the app image")?;
+        if let Some(line) = step.stream.as_deref().map(str::trim).filter(|l| !l.is_empty()) {
+            bar.set_message(line.to_string());
+        }
+        failure(step.error_detail).context("building the app image")?;
     }
+    bar.finish_and_clear();
     docker.inspect_image(&name).await.with_context(|| format!("the build did not produce {name}"))?;
     Ok(name)
 }
@@ -58,13 +78,24 @@ pub async fn push(
     let options = PushImageOptionsBuilder::default().tag(tag).build();
     let mut steps = docker.push_image(repository, Some(options), credentials);
     let mut digest = None;
+    let bar = progress(&format!("pushing {repository}:{tag}"));
     while let Some(step) = steps.next().await {
         let step = step.with_context(|| format!("pushing {repository}:{tag}"))?;
         failure(step.error_detail).with_context(|| format!("pushing {repository}:{tag}"))?;
+        if let Some(detail) = &step.progress_detail
+            && let (Some(current), Some(total)) = (detail.current, detail.total)
+        {
+            bar.set_length(u64::try_from(total).unwrap_or_default());
+            bar.set_position(u64::try_from(current).unwrap_or_default());
+        }
+        if let Some(status) = &step.status {
+            bar.set_message(status.clone());
+        }
         // The last status reads "<tag>: digest: sha256:… size: …".
         if let Some(found) = step.status.as_deref().and_then(|s| s.split("digest: ").nth(1)) {
             digest = found.split_whitespace().next().map(str::to_string);
         }
     }
+    bar.finish_and_clear();
     digest.ok_or_else(|| anyhow::anyhow!("the registry did not report a digest for {repository}:{tag}"))
 }
