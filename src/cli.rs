@@ -134,6 +134,19 @@ pub struct UpArgs {
     /// With --local: the load balancer's port on 127.0.0.1 (0: any free port).
     #[arg(long, default_value_t = 8000)]
     pub port: u16,
+    /// With --local: run replicas as containers of the built image (`docker`) or as plain
+    /// processes (`process`) [default: docker when a Docker engine answers].
+    #[arg(long, value_enum)]
+    pub runtime: Option<LocalRuntime>,
+}
+
+/// Where `up --local` runs replicas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LocalRuntime {
+    /// Containers of the app image on a private network (needs a Docker engine).
+    Docker,
+    /// Child processes of the app binary.
+    Process,
 }
 
 /// Options of `destroy`.
@@ -159,9 +172,15 @@ pub struct SupervisorArgs {
     /// The load balancer's port on 127.0.0.1.
     #[arg(long)]
     pub port: u16,
-    /// The app binary replicas run.
-    #[arg(long)]
-    pub app_binary: PathBuf,
+    /// Where replicas run.
+    #[arg(long, value_enum)]
+    pub runtime: LocalRuntime,
+    /// The app binary replicas run (process runtime).
+    #[arg(long, required_if_eq("runtime", "process"))]
+    pub app_binary: Option<PathBuf>,
+    /// The app image replicas run (docker runtime).
+    #[arg(long, required_if_eq("runtime", "docker"))]
+    pub image: Option<String>,
 }
 
 /// Options of `plan`.

@@ -10,7 +10,10 @@ use std::time::Instant;
 use anyhow::Context;
 
 use crate::aws::{self, Cx};
-use crate::cli::{BuildArgs, DestroyArgs, ImageArgs, PlanArgs, StackArgs, StatusArgs, SupervisorArgs, UpArgs};
+use crate::cli::{
+    BuildArgs, DestroyArgs, ImageArgs, LocalRuntime, PlanArgs, StackArgs, StatusArgs, SupervisorArgs, UpArgs,
+};
+use crate::local::replicas::Runtime;
 use crate::plan::{self, Resource};
 use crate::refresh::{self, Drift};
 use crate::ship::{Destination, Shipment};
@@ -80,7 +83,7 @@ pub async fn plan(args: &PlanArgs) -> anyhow::Result<ExitCode> {
 /// `cloudcomp up`: applies the plan, checkpointing the state after every step.
 pub async fn up(args: &UpArgs) -> anyhow::Result<ExitCode> {
     if args.local {
-        return up_local(args);
+        return up_local(args).await;
     }
     let Loaded { mut stack, state_path } = load(&args.stack)?;
     let shipment = shipment(&args.stack, &args.image, &mut stack)?;
@@ -101,10 +104,22 @@ pub async fn up(args: &UpArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// `cloudcomp up --local`: the stack on this machine.
-fn up_local(args: &UpArgs) -> anyhow::Result<ExitCode> {
+async fn up_local(args: &UpArgs) -> anyhow::Result<ExitCode> {
     let Loaded { stack, state_path } = load(&args.stack)?;
-    let app = local::app_binary(args.image.app_binary.as_deref())?;
-    let url = local::up(&args.stack.file, &state_path, &stack, args.port, &app)?;
+    let runtime = match args.runtime {
+        Some(runtime) => runtime,
+        None if image::docker::connect().await.is_ok() => LocalRuntime::Docker,
+        None => LocalRuntime::Process,
+    };
+    let replicas = match runtime {
+        LocalRuntime::Docker => {
+            let context = image::prepare(args.image.app_binary.as_deref())?;
+            let built = image::build(&image::docker::connect().await?, &context).await?;
+            local::Replicas::Image(built.local)
+        }
+        LocalRuntime::Process => local::Replicas::Binary(local::app_binary(args.image.app_binary.as_deref())?),
+    };
+    let url = local::up(&args.stack.file, &state_path, &stack, args.port, &replicas)?;
     println!("{url}/api/v1/users");
     Ok(ExitCode::SUCCESS)
 }
@@ -112,12 +127,20 @@ fn up_local(args: &UpArgs) -> anyhow::Result<ExitCode> {
 /// `cloudcomp local-supervisor`: runs a local stack until stopped.
 pub async fn local_supervisor(args: &SupervisorArgs) -> anyhow::Result<ExitCode> {
     let stack = stack::load(&args.file)?;
-    let settings = local::supervisor::Settings {
-        stack,
-        port: args.port,
-        app_binary: args.app_binary.clone(),
-        dir: args.dir.clone(),
+    let runtime = match (args.runtime, &args.app_binary, &args.image) {
+        (LocalRuntime::Process, Some(app_binary), _) => {
+            let data_dir = args.dir.join("data");
+            std::fs::create_dir_all(&data_dir)?;
+            Runtime::Processes { app_binary: app_binary.clone(), data_dir, log: args.dir.join("replicas.log") }
+        }
+        (LocalRuntime::Docker, _, Some(image)) => Runtime::Containers {
+            docker: image::docker::connect().await?,
+            image: image.clone(),
+            stack: stack.name.clone(),
+        },
+        _ => anyhow::bail!("the process runtime needs --app-binary, the docker runtime --image"),
     };
+    let settings = local::supervisor::Settings { stack, port: args.port, runtime, dir: args.dir.clone() };
     local::supervisor::run(settings).await?;
     Ok(ExitCode::SUCCESS)
 }
@@ -156,7 +179,7 @@ fn url(state: &State) -> Option<String> {
 pub async fn destroy(args: &DestroyArgs) -> anyhow::Result<ExitCode> {
     let Loaded { stack, state_path } = load(&args.stack)?;
     if args.local {
-        let stopped = local::destroy(&state_path, &stack.name)?;
+        let stopped = local::destroy(&state_path, &stack.name).await?;
         eprintln!(
             "{}",
             if stopped { "Stopped the local stack and removed its data." } else { "No local stack was running." }

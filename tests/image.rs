@@ -85,6 +85,7 @@ async fn the_image_is_small_non_root_pushed_pulled_by_digest_and_answers_health(
 
     let port = free_port();
     let name = format!("cloudcomp-image-test-{}", std::process::id());
+    // No volume: the image's own /data belongs to the app's user.
     let body = ContainerCreateBody {
         image: Some(by_digest.clone()),
         env: Some(vec!["CLOUDCOMP_DB_PATH=/data/app.db".into()]),
@@ -96,7 +97,6 @@ async fn the_image_is_small_non_root_pushed_pulled_by_digest_and_answers_health(
                 )]
                 .into(),
             ),
-            tmpfs: Some([("/data".to_string(), "mode=1777".to_string())].into()),
             ..HostConfig::default()
         }),
         ..ContainerCreateBody::default()

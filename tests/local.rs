@@ -1,4 +1,5 @@
-//! `up --local` end to end (process runtime): replicas behind the local load balancer share
+//! `up --local` end to end in both runtimes (containers on the Docker engine, plain
+//! processes): replicas behind the local load balancer share
 //! their data, scale out under load and back in when it stops, a killed replica is routed
 //! around and replaced, and `destroy --local` leaves no process or file behind.
 
@@ -54,14 +55,20 @@ fn alive(pid: u64) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()
 }
 
-#[test]
-fn local_stack_shares_data_scales_out_and_in_heals_and_destroys() {
+/// Which runtime, and how to kill a replica behind the supervisor's back.
+struct Runtime {
+    name: &'static str,
+    kill: fn(&serde_json::Value),
+    leftovers: fn(&serde_json::Value, &str) -> Vec<String>,
+}
+
+fn exercise(runtime: Runtime) {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("stack.yaml");
     std::fs::write(
         &file,
         format!(
-            "name: local{}
+            "name: local{}{}
 scaling:
   min: 2
   max: 3
@@ -69,19 +76,21 @@ scaling:
   scale_in: {{ requests_below: 5, per: 10s, periods: 1, remove: 1, cooldown: 1s }}
 health_check: {{ path: /health, interval: 5s }}
 ",
+            runtime.name,
             std::process::id()
         ),
     )
     .unwrap();
     let f = file.to_str().unwrap();
 
-    let up = cloudcomp(&["up", "--local", "--port", "0", "-f", f]);
+    let up = cloudcomp(&["up", "--local", "--runtime", runtime.name, "--port", "0", "-f", f]);
     assert!(up.status.success(), "up --local failed: {}", String::from_utf8_lossy(&up.stderr));
     let url = String::from_utf8_lossy(&up.stdout).trim().to_string();
     assert!(url.starts_with("http://127.0.0.1:") && url.ends_with("/api/v1/users"), "{url}");
     let addr = url.trim_start_matches("http://").trim_end_matches("/api/v1/users").to_string();
     let first = status(&file);
     assert_eq!(healthy(&first), 2, "{first:#}");
+    assert_eq!(first["runtime"], runtime.name);
 
     // A write through one replica is read through the other (round robin over both).
     let (code, _) = request(
@@ -114,8 +123,7 @@ health_check: {{ path: /health, interval: 5s }}
 
     // Kill a replica: the balancer routes around it and the supervisor replaces it.
     let victim = status(&file)["replicas"][0].clone();
-    let pid = victim["pid"].as_u64().unwrap();
-    std::process::Command::new("kill").args(["-9", &pid.to_string()]).status().unwrap();
+    (runtime.kill)(&victim);
     for _ in 0..10 {
         assert_eq!(request(&addr, "GET", "/api/v1/users", "").0, 200, "a request failed while a replica was down");
     }
@@ -129,9 +137,53 @@ health_check: {{ path: /health, interval: 5s }}
     let down = cloudcomp(&["destroy", "--local", "-f", f]);
     assert!(down.status.success(), "destroy --local failed: {}", String::from_utf8_lossy(&down.stderr));
     assert!(!alive(last["pid"].as_u64().unwrap()), "the supervisor survived");
-    for replica in last["replicas"].as_array().unwrap() {
-        assert!(!alive(replica["pid"].as_u64().unwrap()), "replica {replica} survived");
-    }
-    assert!(!dir.path().join(".cloudcomp").join(format!("local{}.local", std::process::id())).exists());
+    let name = format!("local{}{}", runtime.name, std::process::id());
+    let left = (runtime.leftovers)(&last, &name);
+    assert!(left.is_empty(), "left behind: {left:?}");
+    assert!(!dir.path().join(".cloudcomp").join(format!("{name}.local")).exists());
     assert_eq!(status(&file), serde_json::Value::Null);
+}
+
+#[test]
+fn process_runtime_shares_data_scales_out_and_in_heals_and_destroys() {
+    exercise(Runtime {
+        name: "process",
+        kill: |replica| {
+            let pid = replica["pid"].as_u64().unwrap().to_string();
+            assert!(std::process::Command::new("kill").args(["-9", &pid]).status().unwrap().success());
+        },
+        leftovers: |last, _| {
+            let pids = last["replicas"].as_array().unwrap().iter().filter_map(|r| r["pid"].as_u64());
+            pids.filter(|pid| alive(*pid)).map(|pid| format!("process {pid}")).collect()
+        },
+    });
+}
+
+#[test]
+fn docker_runtime_shares_data_scales_out_and_in_heals_and_destroys() {
+    exercise(Runtime {
+        name: "docker",
+        kill: |replica| {
+            let container = replica["container"].as_str().unwrap();
+            assert!(std::process::Command::new("docker").args(["kill", container]).status().unwrap().success());
+        },
+        leftovers: |_, name| {
+            let docker = |args: &[&str]| {
+                let out = std::process::Command::new("docker").args(args).output().unwrap();
+                (out.status.success(), String::from_utf8_lossy(&out.stdout).trim().to_string())
+            };
+            let mut left = Vec::new();
+            let (_, containers) = docker(&["ps", "-aq", "--filter", &format!("label=cloudcomp.stack={name}")]);
+            if !containers.is_empty() {
+                left.push(format!("containers {containers}"));
+            }
+            if docker(&["network", "inspect", &format!("cloudcomp-{name}")]).0 {
+                left.push("network".into());
+            }
+            if docker(&["volume", "inspect", &format!("cloudcomp-{name}-data")]).0 {
+                left.push("volume".into());
+            }
+            left
+        },
+    });
 }

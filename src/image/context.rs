@@ -20,7 +20,8 @@ pub struct BuildContext {
     pub tag: String,
 }
 
-/// Packs the Dockerfile, `app_binary` (as `cloudcomp-app`, mode 0755) and `ca_bundle`.
+/// Packs the Dockerfile, `app_binary` (as `cloudcomp-app`, mode 0755), `ca_bundle` and an
+/// empty `data/` directory.
 /// Entries carry fixed owners and times, so the same inputs always give the same tag.
 pub fn assemble(app_binary: &[u8], ca_bundle: &[u8]) -> std::io::Result<BuildContext> {
     let mut archive = tar::Builder::new(Vec::new());
@@ -37,6 +38,12 @@ pub fn assemble(app_binary: &[u8], ca_bundle: &[u8]) -> std::io::Result<BuildCon
         header.set_gid(0);
         archive.append_data(&mut header, name, bytes)?;
     }
+    let mut data = tar::Header::new_gnu();
+    data.set_entry_type(tar::EntryType::Directory);
+    data.set_size(0);
+    data.set_mode(0o755);
+    data.set_mtime(0);
+    archive.append_data(&mut data, "data/", std::io::empty())?;
     let tar = archive.into_inner()?;
     let digest = Sha256::digest(&tar);
     let tag = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
@@ -57,7 +64,7 @@ mod tests {
     }
 
     #[test]
-    fn the_archive_holds_the_three_files_with_their_modes() {
+    fn the_archive_holds_the_files_and_the_data_directory_with_their_modes() {
         let context = assemble(b"binary", b"certs").unwrap();
         let mut archive = tar::Archive::new(context.tar.as_slice());
         let entries: Vec<(String, u32)> = archive
@@ -70,7 +77,12 @@ mod tests {
             .collect();
         assert_eq!(
             entries,
-            [("Dockerfile".into(), 0o644), ("ca-certificates.crt".into(), 0o644), ("cloudcomp-app".into(), 0o755)]
+            [
+                ("Dockerfile".into(), 0o644),
+                ("ca-certificates.crt".into(), 0o644),
+                ("cloudcomp-app".into(), 0o755),
+                ("data/".into(), 0o755)
+            ]
         );
     }
 }

@@ -7,7 +7,8 @@
 //! answer; `status --local` reads the status file it keeps; `destroy --local` stops it (and
 //! so every replica) and removes the stack's local directory.
 //!
-//! Replicas are child processes of the supervisor. Not reproduced: IAM, availability zones,
+//! Replicas are containers of the app image (docker runtime) or child processes of the
+//! supervisor (process runtime, where no Docker engine answers). Not reproduced: IAM, availability zones,
 //! the ALB's own behaviour (idle timeouts, cross-zone balancing).
 
 pub mod balancer;
@@ -60,6 +61,15 @@ pub fn app_binary(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
     crate::image::binary::locate(explicit)
 }
 
+/// What the replicas run.
+#[derive(Debug, Clone)]
+pub enum Replicas {
+    /// Containers of this image (docker runtime).
+    Image(String),
+    /// Processes of this binary (process runtime).
+    Binary(PathBuf),
+}
+
 /// Starts the local stack from `stack_file` (a supervisor in the background) and waits until
 /// `min` replicas are healthy; returns the URL. An already running stack is left as is.
 pub fn up(
@@ -67,7 +77,7 @@ pub fn up(
     state_path: &Path,
     stack: &crate::stack::Stack,
     port: u16,
-    app: &Path,
+    replicas: &Replicas,
 ) -> anyhow::Result<String> {
     let dir = dir(state_path, &stack.name);
     if let Some(status) = running(&dir) {
@@ -87,11 +97,13 @@ pub fn up(
         .arg(&dir)
         .arg("--port")
         .arg(port.to_string())
-        .arg("--app-binary")
-        .arg(app)
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log);
+    match replicas {
+        Replicas::Image(image) => command.args(["--runtime", "docker", "--image", image]),
+        Replicas::Binary(binary) => command.args(["--runtime", "process", "--app-binary"]).arg(binary),
+    };
     // Its own process group: a Ctrl-C in this terminal is not meant for it.
     std::os::unix::process::CommandExt::process_group(&mut command, 0);
     let mut supervisor = command.spawn().context("starting the local supervisor")?;
@@ -116,9 +128,10 @@ pub fn up(
     }
 }
 
-/// Stops the local stack: the supervisor, its replicas (any left behind are killed), and
-/// removes its directory. Returns whether anything was running.
-pub fn destroy(state_path: &Path, stack: &str) -> anyhow::Result<bool> {
+/// Stops the local stack: the supervisor, its replicas (any left behind are killed or
+/// removed), the docker runtime's network and volume, and its directory. Returns whether
+/// anything was there.
+pub async fn destroy(state_path: &Path, stack: &str) -> anyhow::Result<bool> {
     let dir = dir(state_path, stack);
     let Some(last) = status::read(&status::path(&dir)) else {
         let existed = dir.exists();
@@ -139,6 +152,10 @@ pub fn destroy(state_path: &Path, stack: &str) -> anyhow::Result<bool> {
     let latest = status::read(&status::path(&dir)).unwrap_or(last);
     for pid in latest.replicas.iter().filter_map(|r| r.pid).filter(|p| still_ours(*p)) {
         signal(pid, libc::SIGKILL);
+    }
+    if latest.runtime == "docker" {
+        let docker = crate::image::docker::connect().await?;
+        replicas::remove_docker_leftovers(&docker, stack).await?;
     }
     std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
     Ok(true)

@@ -16,8 +16,10 @@ pub struct ReplicaStatus {
     pub id: String,
     /// Where it listens.
     pub addr: String,
-    /// Its process, while it runs.
+    /// Its process, while it runs (process runtime).
     pub pid: Option<u32>,
+    /// Its container (docker runtime).
+    pub container: Option<String>,
     /// Whether the load balancer sends it traffic.
     pub healthy: bool,
     /// Requests the load balancer sent it.
@@ -106,9 +108,13 @@ pub fn print(out: &mut impl Write, status: &LocalStatus) -> std::io::Result<()> 
     )?;
     writeln!(out, "URL: {}/api/v1/users\n", status.url)?;
     for r in &status.replicas {
-        let pid = r.pid.map_or("-".to_string(), |p| p.to_string());
+        let what = match (&r.container, r.pid) {
+            (Some(container), _) => container.clone(),
+            (None, Some(pid)) => format!("pid {pid}"),
+            (None, None) => "-".into(),
+        };
         let health = if r.healthy { "healthy" } else { "starting/unhealthy" };
-        writeln!(out, "  {:<4} {:<21} pid {pid:<8} {health:<18} {} requests", r.id, r.addr, r.served)?;
+        writeln!(out, "  {:<4} {:<21} {what:<28} {health:<18} {} requests", r.id, r.addr, r.served)?;
     }
     writeln!(out, "\nRecent events:")?;
     for e in status.events.iter().rev().take(10).rev() {

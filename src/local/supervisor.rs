@@ -16,7 +16,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::signal::unix::{SignalKind, signal};
 
 use super::balancer::{self, Pool};
-use super::replicas::{Processes, Replica};
+use super::replicas::{Replica, Runtime};
 use super::scaler::Scaler;
 use super::status::{Event, LocalStatus, ReplicaStatus};
 use crate::stack::Stack;
@@ -35,8 +35,8 @@ pub struct Settings {
     pub stack: Stack,
     /// The load balancer's port on 127.0.0.1 (0: any free port).
     pub port: u16,
-    /// The app binary replicas run.
-    pub app_binary: PathBuf,
+    /// Where replicas run.
+    pub runtime: Runtime,
     /// The stack's local directory: status file, data, log.
     pub dir: PathBuf,
 }
@@ -54,10 +54,11 @@ async fn passes_health_check(addr: std::net::SocketAddr, path: &str) -> bool {
 }
 
 struct Supervisor {
-    settings: Settings,
+    stack: Stack,
     url: String,
     pool: Arc<Pool>,
-    runtime: Processes,
+    runtime: Arc<Runtime>,
+    started: u32,
     replicas: Vec<Replica>,
     failures: HashMap<String, u32>,
     desired: u32,
@@ -76,10 +77,10 @@ impl Supervisor {
 
     /// Replaces exited replicas and starts or stops some to match `desired`. The first
     /// replica starts alone (it creates the database); the rest once it is healthy.
-    fn converge(&mut self) -> anyhow::Result<()> {
+    async fn converge(&mut self) -> anyhow::Result<()> {
         let mut index = 0;
         while index < self.replicas.len() {
-            if self.replicas[index].has_exited() {
+            if self.runtime.has_exited(&mut self.replicas[index]).await {
                 let gone = self.replicas.remove(index);
                 self.pool.remove(&gone.id);
                 self.event(format!("{} exited; replacing it", gone.id));
@@ -90,7 +91,8 @@ impl Supervisor {
         let any_healthy = self.pool.backends().iter().any(|b| b.healthy.load(Ordering::Relaxed));
         let wanted = if any_healthy { self.desired as usize } else { 1 };
         while self.replicas.len() < wanted {
-            let replica = self.runtime.start()?;
+            self.started += 1;
+            let replica = self.runtime.start(self.started).await?;
             self.pool.add(&replica.id, replica.addr);
             self.event(format!("started {} on {}", replica.id, replica.addr));
             self.replicas.push(replica);
@@ -99,7 +101,7 @@ impl Supervisor {
             let replica = self.replicas.remove(0);
             self.pool.remove(&replica.id);
             self.event(format!("stopped {}", replica.id));
-            tokio::spawn(replica.stop());
+            self.stop_in_background(replica);
         }
         Ok(())
     }
@@ -107,7 +109,7 @@ impl Supervisor {
     /// Health-checks the replicas: those not yet in rotation on every tick, the others on
     /// the stack's interval. A replica failing twice in a row is replaced.
     async fn check_health(&mut self, all: bool) {
-        let path = self.settings.stack.health_check.path.clone();
+        let path = self.stack.health_check.path.clone();
         let mut replace = Vec::new();
         for backend in self.pool.backends() {
             let healthy = backend.healthy.load(Ordering::Relaxed);
@@ -134,9 +136,14 @@ impl Supervisor {
                 self.pool.remove(&id);
                 self.failures.remove(&id);
                 self.event(format!("{id} failed {UNHEALTHY_AFTER} health checks; replacing it"));
-                tokio::spawn(replica.stop());
+                self.stop_in_background(replica);
             }
         }
+    }
+
+    fn stop_in_background(&self, replica: Replica) {
+        let runtime = self.runtime.clone();
+        tokio::spawn(async move { runtime.stop(replica).await });
     }
 
     fn scale(&mut self) {
@@ -153,13 +160,13 @@ impl Supervisor {
     }
 
     fn status(&self) -> LocalStatus {
-        let stack = &self.settings.stack;
+        let stack = &self.stack;
         let backends = self.pool.backends();
         LocalStatus {
             stack: stack.name.clone(),
             pid: std::process::id(),
             url: self.url.clone(),
-            runtime: "process".into(),
+            runtime: self.runtime.name().into(),
             min: stack.scaling.min,
             max: stack.scaling.max,
             desired: self.desired,
@@ -173,6 +180,7 @@ impl Supervisor {
                         id: r.id.clone(),
                         addr: r.addr.to_string(),
                         pid: r.pid(),
+                        container: r.container().map(str::to_string),
                         healthy: backend.is_some_and(|b| b.healthy.load(Ordering::Relaxed)),
                         served: backend.map_or(0, |b| b.served.load(Ordering::Relaxed)),
                     }
@@ -189,23 +197,24 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let url = format!("http://{}", listener.local_addr()?);
     let pool = Arc::new(Pool::default());
     let balancer = tokio::spawn(balancer::serve(listener, pool.clone()));
-    let data = settings.dir.join("data");
-    std::fs::create_dir_all(&data)?;
-    let runtime = Processes::new(settings.app_binary.clone(), data, settings.dir.join("replicas.log"));
-    let status_path = super::status::path(&settings.dir);
+    let Settings { stack, runtime, dir, .. } = settings;
+    let status_path = super::status::path(&dir);
+    let runtime = Arc::new(runtime);
+    runtime.prepare().await?;
     let mut supervisor = Supervisor {
-        desired: settings.stack.scaling.desired(),
-        scaler: Scaler::new(&settings.stack.scaling),
-        settings,
+        desired: stack.scaling.desired(),
+        scaler: Scaler::new(&stack.scaling),
+        stack,
         url,
         pool,
-        runtime,
+        runtime: runtime.clone(),
+        started: 0,
         replicas: Vec::new(),
         failures: HashMap::new(),
         events: Vec::new(),
         requests_per_second: Vec::new(),
     };
-    let health_interval = Duration::from_secs(u64::from(supervisor.settings.stack.health_check.interval.0));
+    let health_interval = Duration::from_secs(u64::from(supervisor.stack.health_check.interval.0));
     let (mut last_second, mut last_health) = (Instant::now(), Instant::now());
     let mut terminate = signal(SignalKind::terminate())?;
     let mut ticks = tokio::time::interval(TICK);
@@ -215,7 +224,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             _ = tokio::signal::ctrl_c() => break,
             _ = ticks.tick() => {}
         }
-        supervisor.converge()?;
+        supervisor.converge().await?;
         let all = last_health.elapsed() >= health_interval;
         if all {
             last_health = Instant::now();
@@ -229,7 +238,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     }
     balancer.abort();
     for replica in supervisor.replicas.drain(..) {
-        replica.stop().await;
+        runtime.stop(replica).await;
     }
     Ok(())
 }
