@@ -33,9 +33,10 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Build and push the app image, provision the stack, print the URL to curl.
+    /// Build and push the app image, provision the stack, print the URL to curl (--local: on
+    /// this machine).
     ///
-    /// Example: `cloudcomp up -f stacks/default.yaml`
+    /// Example: `cloudcomp up -f stacks/default.yaml`, `cloudcomp up --local`
     Up(UpArgs),
     /// Show what `up` would create, change or delete, without changing anything.
     ///
@@ -43,9 +44,10 @@ pub enum Command {
     ///
     /// Example: `cloudcomp plan -f stacks/default.yaml`
     Plan(PlanArgs),
-    /// Show the live stack: resources, instances, target health, alarms, the URL.
+    /// Show the live stack: resources, instances, target health, alarms, the URL (--local:
+    /// replicas, health, request rate, scaling events).
     ///
-    /// Example: `cloudcomp status -f stacks/default.yaml`
+    /// Example: `cloudcomp status -f stacks/default.yaml`, `cloudcomp status --local`
     Status(StatusArgs),
     /// Tear down everything the state file records (with --local: the local stack).
     ///
