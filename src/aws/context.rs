@@ -1,6 +1,11 @@
 //! The SDK clients every kind uses, built once from aws-config's default chain.
 
+use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region};
+
+/// Attempts per AWS call (the SDK's standard retry mode; its default is 3). Five rides out
+/// throttling and keeps a wrong endpoint from hanging a run for more than about 15 s.
+const MAX_ATTEMPTS: u32 = 5;
 
 /// Clients and stack facts shared by every kind.
 pub struct Cx {
@@ -30,7 +35,12 @@ impl Cx {
     /// Connects to AWS (or to `endpoint`, e.g. a moto_server) in `region`, with the named
     /// profile or the default credential chain.
     pub async fn connect(stack: &str, region: &str, endpoint: Option<&str>, profile: Option<&str>) -> Self {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest()).region(Region::new(region.to_string()));
+        // Up to 16 calls run at once; on real AWS that draws throttling. The SDK's standard
+        // retry (exponential backoff with jitter, a client-side token bucket) with more
+        // attempts than its default 3 rides it out.
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(region.to_string()))
+            .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS));
         if let Some(endpoint) = endpoint {
             loader = loader.endpoint_url(endpoint);
         }
