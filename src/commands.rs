@@ -69,7 +69,7 @@ pub async fn plan(args: &PlanArgs) -> anyhow::Result<ExitCode> {
     let recorded = state::load(&state_path, &stack.name, &stack.region)?;
     let (live, drift) =
         if args.no_refresh { (recorded, Vec::new()) } else { refreshed(&args.stack, &stack, recorded).await? };
-    let plan = plan::diff(&plan::desired(&stack, shipment.tag()), &live);
+    let plan = plan::diff(&plan::desired(&stack, shipment.tag(), shipment.pushes()), &live);
     let mut out = anstream::stdout().lock();
     if args.json {
         writeln!(out, "{:#}", ui::plan_json(&stack.name, &stack.region, &plan, &drift))
@@ -87,16 +87,12 @@ pub async fn up(args: &UpArgs) -> anyhow::Result<ExitCode> {
     }
     let Loaded { mut stack, state_path } = load(&args.stack)?;
     let shipment = shipment(&args.stack, &args.image, &mut stack)?;
-    let desired = plan::desired(&stack, shipment.tag());
+    let desired = plan::desired(&stack, shipment.tag(), shipment.pushes());
     let missing: Vec<&str> = desired.iter().map(|r| r.kind).filter(|k| aws::kind(k).is_none()).collect();
     anyhow::ensure!(missing.is_empty(), "this build cannot manage resource kinds yet: {}", dedup(missing).join(", "));
-    // A named registry gets the image before anything is provisioned; the ECR repository
-    // once it exists (instances retry their pull until the image is there).
-    shipment.push_to_registry().await?;
+    // Built here; pushed by the graph once its repository exists.
+    shipment.build().await?;
     let state = apply(&args.stack, &stack, &state_path, !args.no_refresh, args.timings, &desired).await?;
-    if let Some(repository) = ecr_url(&state) {
-        shipment.push_to_ecr(&*connect(&args.stack, &stack).await, &repository).await?;
-    }
     if let Some(url) = url(&state) {
         println!("{url}");
     }
@@ -143,12 +139,6 @@ pub async fn local_supervisor(args: &SupervisorArgs) -> anyhow::Result<ExitCode>
     let settings = local::supervisor::Settings { stack, port: args.port, runtime, dir: args.dir.clone() };
     local::supervisor::run(settings).await?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// The stack's ECR repository URL, when it has one.
-fn ecr_url(state: &State) -> Option<String> {
-    let repository = state.resources.get(&plan::Address::from("ecr_repository.app"))?;
-    Some(repository.outputs.get("url")?.as_str()?.to_string())
 }
 
 /// `cloudcomp build`: builds the app image and, with `--push`, pushes it.

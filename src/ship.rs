@@ -1,17 +1,12 @@
-//! Shipping the app image: build it from the static app and push it where the instances
-//! pull it from — the registry the stack (or `--registry`) names, or else the stack's ECR
-//! repository with a `GetAuthorizationToken` login.
+//! Shipping the app image: where it goes (the registry the stack or `--registry` names, or
+//! else the stack's ECR repository) and building it before provisioning; the graph's
+//! `container_image` step pushes it and the launch template pins its digest.
 //!
 //! moto's ECR has no registry behind it: against a custom endpoint without a named registry
 //! the image is neither built nor pushed, and `up` says so.
 
 use std::path::Path;
 
-use anyhow::Context;
-use base64::Engine;
-use bollard::auth::DockerCredentials;
-
-use crate::aws::Cx;
 use crate::image::{self, BuildContext, Built};
 use crate::stack::Stack;
 
@@ -64,47 +59,19 @@ impl Shipment {
         self.context.as_ref().map_or(UNSHIPPED_TAG, |c| c.tag.as_str())
     }
 
-    /// Builds and pushes the image to a named registry (a no-op for the other destinations,
-    /// see [`Shipment::push_to_ecr`]). Returns what was built, if anything.
-    pub async fn push_to_registry(&self) -> anyhow::Result<Option<Built>> {
-        let (Destination::Registry(registry), Some(context)) = (&self.destination, &self.context) else {
-            return Ok(None);
-        };
-        let docker = image::docker::connect().await?;
-        let built = image::build(&docker, context).await?;
-        let repository = format!("{registry}/{}", image::docker::LOCAL_REPOSITORY);
-        let digest = image::docker::push(&docker, &built.tag, &repository, None).await?;
-        eprintln!("Pushed {repository}:{} ({digest}, {:.1} MB).", built.tag, megabytes(built.size));
+    /// Whether the image is pushed (by the graph's `container_image` step).
+    pub fn pushes(&self) -> bool {
+        self.context.is_some()
+    }
+
+    /// Builds the image in the local engine when it is to be pushed (a no-op when the engine
+    /// already has this content). Returns what was built.
+    pub async fn build(&self) -> anyhow::Result<Option<Built>> {
+        let Some(context) = &self.context else { return Ok(None) };
+        let built = image::build(&image::docker::connect().await?, context).await?;
+        eprintln!("Image {} ({:.1} MB).", built.local, built.size as f64 / 1_000_000.0);
         Ok(Some(built))
     }
-
-    /// Builds and pushes the image to the stack's ECR repository at `repository_url`, logged
-    /// in with a token from `GetAuthorizationToken` (a no-op for the other destinations).
-    pub async fn push_to_ecr(&self, cx: &Cx, repository_url: &str) -> anyhow::Result<()> {
-        let (Destination::Ecr, Some(context)) = (&self.destination, &self.context) else { return Ok(()) };
-        let docker = image::docker::connect().await?;
-        let built = image::build(&docker, context).await?;
-        let token = cx.ecr.get_authorization_token().send().await.context("logging in to ECR")?;
-        let data = token.authorization_data().first().context("ECR returned no authorization data")?;
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(data.authorization_token().unwrap_or_default())
-            .context("ECR returned a malformed token")?;
-        let decoded = String::from_utf8(decoded).context("ECR returned a malformed token")?;
-        let (username, password) = decoded.split_once(':').context("ECR returned a malformed token")?;
-        let credentials = DockerCredentials {
-            username: Some(username.to_string()),
-            password: Some(password.to_string()),
-            serveraddress: data.proxy_endpoint().map(str::to_string),
-            ..DockerCredentials::default()
-        };
-        let digest = image::docker::push(&docker, &built.tag, repository_url, Some(credentials)).await?;
-        eprintln!("Pushed {repository_url}:{} ({digest}, {:.1} MB).", built.tag, megabytes(built.size));
-        Ok(())
-    }
-}
-
-fn megabytes(bytes: u64) -> f64 {
-    bytes as f64 / 1_000_000.0
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! The app image against a real Docker engine and registry (CLOUDCOMP_TEST_REGISTRY, started
 //! by .ci/run): built FROM scratch from the static app, small, non-root, answering /health;
-//! pushed and pulled back by digest; and named by the launch template `up` creates.
+//! pushed and pulled back by digest; and pinned by digest in the launch template `up` creates.
 
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
@@ -135,7 +135,7 @@ async fn remove(docker: &Docker, name: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn up_pushes_to_the_named_registry_and_the_launch_template_runs_that_image() {
+async fn up_pushes_to_the_named_registry_and_the_launch_template_pins_its_digest() {
     let moto = std::env::var("CLOUDCOMP_TEST_AWS_ENDPOINT").expect("CLOUDCOMP_TEST_AWS_ENDPOINT is not set");
     let registry = registry();
     let dir = tempfile::tempdir().unwrap();
@@ -158,13 +158,12 @@ async fn up_pushes_to_the_named_registry_and_the_launch_template_runs_that_image
     let up = run(up_args).await;
     let stderr = String::from_utf8_lossy(&up.stderr).into_owned();
     assert!(up.status.success(), "up failed: {stderr}");
-    let pushed = stderr
-        .lines()
-        .find_map(|l| l.strip_prefix("Pushed "))
-        .and_then(|l| l.split_whitespace().next())
-        .unwrap_or_else(|| panic!("up did not push: {stderr}"))
-        .to_string();
-    assert!(pushed.starts_with(&format!("{registry}/cloudcomp-app:")), "{pushed}");
+    let state: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(dir.path().join(".cloudcomp").join(format!("{name}.state.json"))).unwrap(),
+    )
+    .unwrap();
+    let pushed = state["resources"]["container_image.app"]["outputs"]["reference"].as_str().unwrap().to_string();
+    assert!(pushed.starts_with(&format!("{registry}/cloudcomp-app@sha256:")), "{pushed}");
 
     let cx = cloudcomp::aws::Cx::connect(&name, "us-east-1", Some(&moto), None).await;
     let versions = cx
@@ -178,10 +177,16 @@ async fn up_pushes_to_the_named_registry_and_the_launch_template_runs_that_image
     let data = versions.launch_template_versions()[0].launch_template_data().unwrap().user_data().unwrap().to_string();
     let script =
         String::from_utf8(base64::Engine::decode(&base64::engine::general_purpose::STANDARD, data).unwrap()).unwrap();
-    assert!(script.contains(&format!("IMAGE='{pushed}'")), "the instances do not run the pushed image:\n{script}");
+    assert!(script.contains(&format!("IMAGE='{pushed}'")), "the instances do not run the pushed digest:\n{script}");
     let script_file = dir.path().join("user-data.sh");
     std::fs::write(&script_file, &script).unwrap();
     assert!(std::process::Command::new("bash").arg("-n").arg(&script_file).status().unwrap().success());
+
+    // The registry holds that digest: a second plan reads it back and changes nothing.
+    let mut plan_args = args("plan");
+    plan_args.extend(["--registry".to_string(), registry.clone()]);
+    let plan = run(plan_args).await;
+    assert_eq!(plan.status.code(), Some(0), "{}", String::from_utf8_lossy(&plan.stdout));
 
     let down = run(args("destroy")).await;
     assert!(down.status.success(), "destroy failed: {}", String::from_utf8_lossy(&down.stderr));

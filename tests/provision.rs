@@ -33,7 +33,7 @@ impl Report for Recorder {
 
 /// The stack's resources.
 fn buildable(stack: &stack::Stack) -> Vec<Resource> {
-    plan::desired(stack, "1")
+    plan::desired(stack, "1", false)
 }
 
 async fn tagged(cx: &Cx, what: &str) -> usize {

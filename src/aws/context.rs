@@ -1,4 +1,5 @@
-//! The SDK clients every kind uses, built once from aws-config's default chain.
+//! The SDK clients every kind uses, built once from aws-config's default chain, and the
+//! Docker engine the image push uses.
 
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region};
@@ -29,6 +30,8 @@ pub struct Cx {
     pub stack: String,
     /// The region.
     pub region: String,
+    /// The Docker engine, connected on first use (the image push).
+    docker: tokio::sync::OnceCell<bollard::Docker>,
 }
 
 impl Cx {
@@ -59,6 +62,12 @@ impl Cx {
             ssm: aws_sdk_ssm::Client::new(&config),
             stack: stack.to_string(),
             region: region.to_string(),
+            docker: tokio::sync::OnceCell::new(),
         }
+    }
+
+    /// The Docker engine (connected once, on first use).
+    pub async fn docker(&self) -> anyhow::Result<&bollard::Docker> {
+        self.docker.get_or_try_init(crate::image::docker::connect).await
     }
 }

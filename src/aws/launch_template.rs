@@ -23,14 +23,19 @@ const USER_DATA: &str = include_str!("../../templates/user-data.sh");
 /// SSM parameter naming the latest Amazon Linux 2023 AMI.
 const AL2023_PARAMETER: &str = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64";
 
-/// The user data for the `app` attribute: the image, port, store, table and region.
+/// The user data for the `app` attribute: the image (`image`, or `image_repository` and
+/// `image_tag`), port, store, table and region.
 pub fn render_user_data(app: &Value) -> String {
     let field = |name: &str| match &app[name] {
         Value::String(s) => s.clone(),
         Value::Null => String::new(),
         other => other.to_string(),
     };
-    let image = format!("{}:{}", field("image_repository"), field("image_tag"));
+    // A pushed image is pinned by digest; one cloudcomp did not push, by its tag.
+    let image = match &app["image"] {
+        Value::String(pinned) => pinned.clone(),
+        _ => format!("{}:{}", field("image_repository"), field("image_tag")),
+    };
     let table = field("table");
     let table_env = if table.is_empty() { String::new() } else { format!("-e CLOUDCOMP_TABLE={table}") };
     USER_DATA
@@ -167,5 +172,12 @@ mod tests {
         std::fs::write(&path, &script).unwrap();
         let check = std::process::Command::new("bash").arg("-n").arg(&path).output().unwrap();
         assert!(check.status.success(), "bash -n: {}", String::from_utf8_lossy(&check.stderr));
+    }
+
+    #[test]
+    fn a_pushed_image_is_pinned_by_digest() {
+        let app = json!({"image": "127.0.0.1:5000/cloudcomp-app@sha256:0123", "image_repository": null,
+            "port": 8080, "store": "sqlite", "table": null, "region": "us-east-1"});
+        assert!(render_user_data(&app).contains("IMAGE='127.0.0.1:5000/cloudcomp-app@sha256:0123'"));
     }
 }

@@ -4,6 +4,7 @@
 
 mod alarm;
 mod autoscaling_group;
+mod container_image;
 mod context;
 mod dynamodb_table;
 mod ecr_repository;
@@ -143,6 +144,7 @@ pub static KINDS: &[&dyn Kind] = &[
     &instance_profile::InstanceProfile,
     &dynamodb_table::DynamodbTable,
     &ecr_repository::EcrRepository,
+    &container_image::ContainerImage,
     &launch_template::LaunchTemplate,
     &target_group::TargetGroup,
     &load_balancer::LoadBalancer,

@@ -12,9 +12,10 @@ pub const STACK_TAG: &str = "cloudcomp:stack";
 /// AWS-managed policy that lets instances pull from ECR.
 const ECR_READ_ONLY: &str = "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly";
 
-/// Every resource `stack` needs to run the app image tagged `image_tag`, each after the ones
+/// Every resource `stack` needs to run the app image tagged `image_tag` (pushed by the
+/// graph's `container_image` step when `pushed`), each after the ones
 /// it depends on. The image lives in the stack's ECR repository, or under `app.registry`.
-pub fn desired(stack: &Stack, image_tag: &str) -> Vec<Resource> {
+pub fn desired(stack: &Stack, image_tag: &str, pushed: bool) -> Vec<Resource> {
     let name = &stack.name;
     let tags = tags(stack);
     let net = &stack.network;
@@ -123,6 +124,18 @@ pub fn desired(stack: &Stack, image_tag: &str) -> Vec<Resource> {
         Some(registry) => json!(format!("{registry}/cloudcomp-app")),
         None => reference("ecr_repository.app", "url"),
     };
+    // A pushed image is pinned by the digest the push returns; one cloudcomp does not push
+    // (an emulated ECR has no registry) is named by its tag.
+    let image = if pushed {
+        out.push(
+            Resource::new("container_image", "container_image.app")
+                .fixed("repository", repository.clone())
+                .fixed("tag", json!(image_tag)),
+        );
+        reference("container_image.app", "reference")
+    } else {
+        Value::Null
+    };
     out.push(
         Resource::new("launch_template", "launch_template.app")
             .fixed("name", json!(format!("{name}-app")))
@@ -135,6 +148,7 @@ pub fn desired(stack: &Stack, image_tag: &str) -> Vec<Resource> {
             .set(
                 "app",
                 json!({
+                    "image": image,
                     "image_repository": repository,
                     "image_tag": image_tag,
                     "port": stack.app.port,
@@ -258,7 +272,7 @@ mod tests {
 
     #[test]
     fn every_dependency_comes_earlier_and_addresses_are_unique() {
-        let resources = desired(&default_stack(), "1");
+        let resources = desired(&default_stack(), "1", true);
         let mut seen = HashSet::new();
         for r in &resources {
             for dep in &r.depends_on {
@@ -270,7 +284,7 @@ mod tests {
 
     #[test]
     fn the_default_stack_has_every_kind_the_design_lists() {
-        let resources = desired(&default_stack(), "1");
+        let resources = desired(&default_stack(), "1", true);
         let kinds: HashSet<&str> = resources.iter().map(|r| r.kind).collect();
         for kind in [
             "vpc",
@@ -299,7 +313,7 @@ mod tests {
 
     #[test]
     fn the_app_port_is_open_only_to_the_load_balancer() {
-        let resources = desired(&default_stack(), "1");
+        let resources = desired(&default_stack(), "1", true);
         let app = resources.iter().find(|r| r.address.0 == "security_group.app").unwrap();
         let ingress = &app.attrs["ingress"].value;
         assert_eq!(ingress[0]["port"], 8080);
@@ -309,7 +323,7 @@ mod tests {
 
     #[test]
     fn every_taggable_resource_carries_the_stack_tag() {
-        for r in desired(&default_stack(), "1") {
+        for r in desired(&default_stack(), "1", true) {
             if let Some(tags) = r.attrs.get("tags") {
                 assert_eq!(tags.value[STACK_TAG], "demo", "{}", r.address);
             }
@@ -320,7 +334,7 @@ mod tests {
     fn a_sqlite_stack_with_its_own_registry_has_no_table_and_no_ecr() {
         let mut stack = stack::parse(include_str!("../../stacks/examples/single-sqlite.yaml")).unwrap();
         stack.app.registry = Some("127.0.0.1:5000".into());
-        let kinds: Vec<&str> = desired(&stack, "1").iter().map(|r| r.kind).collect();
+        let kinds: Vec<&str> = desired(&stack, "1", true).iter().map(|r| r.kind).collect();
         for absent in ["dynamodb_table", "iam_role_policy", "ecr_repository", "iam_policy_attachment"] {
             assert!(!kinds.contains(&absent), "{absent} present");
         }
