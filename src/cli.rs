@@ -15,6 +15,7 @@ Examples:
   cloudcomp up -f stacks/default.yaml           provision on AWS, print the URL to curl
   cloudcomp status -f stacks/default.yaml       the live stack: instances, targets, alarms, URL
   cloudcomp destroy -f stacks/default.yaml      tear it all down
+  cloudcomp destroy --stack demo --from-tags    tear down by tag, without a state file
   cloudcomp build --push 127.0.0.1:5000         build the app image and push it
   cloudcomp schema > stack.schema.json          JSON Schema for editors
 
@@ -160,6 +161,13 @@ pub struct DestroyArgs {
     /// Stop the local stack (`up --local`) and remove its data.
     #[arg(long)]
     pub local: bool,
+    /// Lost the state file? Find the stack's resources at AWS by their tags (by name where
+    /// AWS cannot search tags) and delete those; nothing without the stack's tag is touched.
+    #[arg(long, conflicts_with = "local")]
+    pub from_tags: bool,
+    /// With --from-tags: the stack's name, instead of reading it from the stack file.
+    #[arg(long = "stack", value_name = "NAME", requires = "from_tags")]
+    pub stack_name: Option<String>,
 }
 
 /// Options of the hidden `local-supervisor`.

@@ -19,7 +19,7 @@ use crate::refresh::{self, Drift};
 use crate::ship::{Destination, Shipment};
 use crate::stack::{self, Stack};
 use crate::state::{self, State, StateLock};
-use crate::{engine, image, local, timings, ui};
+use crate::{engine, image, local, recover, timings, ui};
 
 /// Exit code of `plan` when there are changes (and of any command on a bad stack file).
 pub const EXIT_CHANGES: u8 = 2;
@@ -67,8 +67,11 @@ pub async fn plan(args: &PlanArgs) -> anyhow::Result<ExitCode> {
     let Loaded { mut stack, state_path } = load(&args.stack)?;
     let shipment = shipment(&args.stack, &args.image, &mut stack)?;
     let recorded = state::load(&state_path, &stack.name, &stack.region)?;
-    let (live, drift) =
-        if args.no_refresh { (recorded, Vec::new()) } else { refreshed(&args.stack, &stack, recorded).await? };
+    let (live, drift) = if args.no_refresh {
+        (recorded, Vec::new())
+    } else {
+        refreshed(&connect(&args.stack, &stack).await, recorded).await?
+    };
     let plan = plan::diff(&plan::desired(&stack, shipment.tag(), shipment.pushes()), &live);
     let mut out = anstream::stdout().lock();
     if args.json {
@@ -165,8 +168,12 @@ fn url(state: &State) -> Option<String> {
 }
 
 /// `cloudcomp destroy`: deletes everything the state records, dependents first; each
-/// resource is read first and left alone unless it carries the stack's tag.
+/// resource is read first and left alone unless it carries the stack's tag. With
+/// `--from-tags`, the state is first rebuilt from what AWS has for the stack.
 pub async fn destroy(args: &DestroyArgs) -> anyhow::Result<ExitCode> {
+    if args.from_tags {
+        return destroy_from_tags(args).await;
+    }
     let Loaded { stack, state_path } = load(&args.stack)?;
     if args.local {
         let stopped = local::destroy(&state_path, &stack.name).await?;
@@ -175,6 +182,35 @@ pub async fn destroy(args: &DestroyArgs) -> anyhow::Result<ExitCode> {
             if stopped { "Stopped the local stack and removed its data." } else { "No local stack was running." }
         );
         return Ok(ExitCode::SUCCESS);
+    }
+    apply(&args.stack, &stack, &state_path, false, false, &[]).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `cloudcomp destroy --from-tags`: finds every resource the stack would have at AWS, by
+/// its tags or its name, records it in the state, then destroys as usual.
+async fn destroy_from_tags(args: &DestroyArgs) -> anyhow::Result<ExitCode> {
+    let Loaded { stack, state_path } = match &args.stack_name {
+        Some(name) => {
+            let mut stack = stack::parse(&format!("name: {name}\n"))
+                .map_err(|problems| stack::StackError::Invalid { file: "--stack".into(), problems })?;
+            if let Some(region) = &args.stack.region {
+                stack.region = region.clone();
+            }
+            let state_path = args.stack.state.clone().unwrap_or_else(|| state::default_path(&args.stack.file, name));
+            Loaded { stack, state_path }
+        }
+        None => load(&args.stack)?,
+    };
+    {
+        let _lock = StateLock::acquire(&state_path)?;
+        let mut state = state::load(&state_path, &stack.name, &stack.region)?;
+        let cx = connect(&args.stack, &stack).await;
+        let desired = plan::desired(&stack, crate::ship::UNSHIPPED_TAG, false);
+        let found = recover::rediscover(&cx, aws::kind, &desired, &mut state).await?;
+        ui::print_found(&mut anstream::stderr().lock(), ui::Search::FromTags, &found)
+            .context("writing what was found")?;
+        state::save(&state_path, &state)?;
     }
     apply(&args.stack, &stack, &state_path, false, false, &[]).await?;
     Ok(ExitCode::SUCCESS)
@@ -221,11 +257,11 @@ async fn connect(args: &StackArgs, stack: &Stack) -> Arc<Cx> {
 }
 
 /// `recorded` brought up to date with the live resources, and what drifted.
-async fn refreshed(args: &StackArgs, stack: &Stack, recorded: State) -> anyhow::Result<(State, Vec<Drift>)> {
+async fn refreshed(cx: &Arc<Cx>, recorded: State) -> anyhow::Result<(State, Vec<Drift>)> {
     if recorded.resources.is_empty() {
         return Ok((recorded, Vec::new()));
     }
-    let found = refresh::read_all(&connect(args, stack).await, aws::kind, &recorded).await?;
+    let found = refresh::read_all(cx, aws::kind, &recorded).await?;
     refresh::reconcile(&recorded, &found)
 }
 
@@ -240,9 +276,13 @@ async fn apply(
     let started = Instant::now();
     let _lock = StateLock::acquire(state_path)?;
     let mut state = state::load(state_path, &stack.name, &stack.region)?;
+    let cx = connect(args, stack).await;
+    let adopted = recover::adopt_pending(&cx, aws::kind, &mut state, state_path).await?;
+    ui::print_found(&mut anstream::stderr().lock(), ui::Search::Interrupted, &adopted)
+        .context("writing what was adopted")?;
     if refresh {
         let drift;
-        (state, drift) = refreshed(args, stack, state).await?;
+        (state, drift) = refreshed(&cx, state).await?;
         ui::print_drift(&mut anstream::stderr().lock(), &drift).context("writing the drift")?;
     }
     let plan = plan::diff(desired, &state);
@@ -251,7 +291,6 @@ async fn apply(
         return Ok(state);
     }
     eprintln!("Stack {} ({}): {}.", stack.name, stack.region, ui::summary(&plan));
-    let cx = connect(args, stack).await;
     let before = state.clone();
     let progress = ui::Progress::default();
     engine::apply(cx, aws::kind, &plan, desired, &mut state, state_path, &progress).await?;

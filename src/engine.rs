@@ -19,8 +19,9 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use crate::aws::{Applied, Attrs, Cx, Kind, WaitNotice, noting_waits};
+use crate::crash;
 use crate::plan::{Action, Address, DependencyQueue, Plan, Resource, STACK_TAG};
-use crate::state::{self, Recorded, State};
+use crate::state::{self, Recorded, Started, State};
 
 /// Most AWS operations in flight at once.
 pub const MAX_IN_FLIGHT: usize = 16;
@@ -164,12 +165,18 @@ async fn run_phase(
     loop {
         if failures.is_empty() {
             ready.extend(queue.dequeue_ready());
-            while running.len() < MAX_IN_FLIGHT && !ready.is_empty() {
-                let address = ready.remove(0);
-                let job = prepare(&address, default_verb, build, state, kind_of)?;
-                report.started(&address, job.verb);
+            let mut starting = Vec::new();
+            while running.len() + starting.len() < MAX_IN_FLIGHT && !ready.is_empty() {
+                starting.push(prepare(&ready.remove(0), default_verb, build, state, kind_of)?);
+            }
+            // Written ahead: should this run be cut off, the next one knows what to look for.
+            if mark_started(state, &starting, build) {
+                state::save(state_path, state)?;
+            }
+            for job in starting {
+                report.started(&job.address, job.verb);
                 let notices = notices.clone();
-                let (noted, verb) = (address.clone(), job.verb);
+                let (noted, verb) = (job.address.clone(), job.verb);
                 let notice: WaitNotice = Box::new(move |what| {
                     let _ = notices.send((noted.clone(), verb, what.to_string()));
                 });
@@ -186,6 +193,7 @@ async fn run_phase(
         let (address, verb, result, took) = done.context("a provisioning task panicked")?;
         match result {
             Ok(applied) => {
+                crash::step_finished();
                 record(state, &address, verb, applied, build);
                 state::save(state_path, state)?;
                 report.finished(&address, verb, state.resources.get(&address).map_or("", |r| &r.id), took);
@@ -246,6 +254,23 @@ fn prepare(
     }
 }
 
+/// Notes the creations among `jobs` as started; whether there were any.
+fn mark_started(state: &mut State, jobs: &[Job], build: &HashMap<Address, (Verb, &Resource)>) -> bool {
+    let mut marked = false;
+    for job in jobs.iter().filter(|j| j.verb == Verb::Create) {
+        if let Some((_, resource)) = build.get(&job.address) {
+            let started = Started {
+                kind: resource.kind.to_string(),
+                attrs: resource.values(),
+                depends_on: resource.depends_on.clone(),
+            };
+            state.pending.insert(job.address.clone(), started);
+            marked = true;
+        }
+    }
+    marked
+}
+
 /// Writes a finished step into the state.
 fn record(
     state: &mut State,
@@ -254,6 +279,7 @@ fn record(
     applied: Option<Applied>,
     build: &HashMap<Address, (Verb, &Resource)>,
 ) {
+    state.pending.remove(address);
     let (Some(applied), Some((_, resource))) = (applied, build.get(address)) else {
         state.resources.remove(address);
         return;

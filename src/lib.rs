@@ -12,6 +12,8 @@
 //! - [`ship`]: which registry the image goes to, and pushing it there during `up`.
 //! - [`local`]: `--local`: replicas, a load balancer and the scaling on one machine.
 //! - [`engine`]: applies a plan concurrently, checkpointing the state after every step.
+//! - [`recover`]: adopts what a cut-off run created but did not record.
+//! - [`crash`]: the test hook that cuts a run off after a given step.
 //! - [`aws`]: one module per resource kind, the only place SDK calls live.
 //! - [`cli`]: the command line (clap definitions only); `main.rs` dispatches.
 //!
@@ -22,10 +24,12 @@
 pub mod aws;
 pub mod cli;
 pub mod commands;
+pub mod crash;
 pub mod engine;
 pub mod image;
 pub mod local;
 pub mod plan;
+pub mod recover;
 pub mod refresh;
 pub mod ship;
 pub mod stack;

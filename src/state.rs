@@ -36,6 +36,17 @@ pub struct Recorded {
     pub depends_on: Vec<Address>,
 }
 
+/// A creation that started but has not been recorded as finished.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Started {
+    /// Its kind.
+    pub kind: String,
+    /// The attributes it is being created with (references unresolved).
+    pub attrs: BTreeMap<String, Value>,
+    /// What it depends on.
+    pub depends_on: Vec<Address>,
+}
+
 /// The whole state of one stack.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct State {
@@ -47,12 +58,23 @@ pub struct State {
     pub region: String,
     /// Every resource, by address.
     pub resources: BTreeMap<Address, Recorded>,
+    /// Creations started but not recorded as finished: a run cut off (killed, crashed,
+    /// disconnected) may have left these at AWS, and the next run adopts them
+    /// ([`crate::recover`]) rather than create a second.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub pending: BTreeMap<Address, Started>,
 }
 
 impl State {
     /// An empty state for a stack.
     pub fn new(stack: &str, region: &str) -> Self {
-        State { version: FORMAT_VERSION, stack: stack.into(), region: region.into(), resources: BTreeMap::new() }
+        State {
+            version: FORMAT_VERSION,
+            stack: stack.into(),
+            region: region.into(),
+            resources: BTreeMap::new(),
+            pending: BTreeMap::new(),
+        }
     }
 
     /// The value of `output` of the resource at `address`.

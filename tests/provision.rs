@@ -194,7 +194,9 @@ fn moto_addr() -> std::net::SocketAddr {
 }
 
 async fn proxy() -> aws_proxy::Proxy {
-    aws_proxy::Proxy::start("127.0.0.1:0".parse().unwrap(), moto_addr(), Duration::ZERO).await.unwrap()
+    aws_proxy::Proxy::start("127.0.0.1:0".parse().unwrap(), moto_addr(), Duration::ZERO, aws_proxy::Faults::NONE)
+        .await
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -40,9 +40,14 @@ async fn put(cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<Applied> {
         .set_tags(Some(tags.collect()))
         .send()
         .await?;
+    Ok(existing(cx, name).await?.unwrap_or_else(|| Applied::with_id(name)))
+}
+
+/// The alarm called `name`, as `create` returns it.
+async fn existing(cx: &Cx, name: &str) -> anyhow::Result<Option<Applied>> {
     let found = cx.cloudwatch.describe_alarms().alarm_names(name).send().await?;
-    let arn = found.metric_alarms().first().and_then(|a| a.alarm_arn()).unwrap_or_default();
-    Ok(Applied::with_id(name).output("arn", arn))
+    let arn = found.metric_alarms().first().map(|a| a.alarm_arn().unwrap_or_default());
+    Ok(arn.map(|arn| Applied::with_id(name).output("arn", arn)))
 }
 
 #[async_trait]
@@ -53,6 +58,10 @@ impl Kind for Alarm {
 
     async fn create(&self, cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<Applied> {
         put(cx, address, attrs).await
+    }
+
+    async fn adopt(&self, cx: &Cx, _address: &str, attrs: &Attrs) -> anyhow::Result<Option<Applied>> {
+        existing(cx, text(attrs, "name")?).await
     }
 
     async fn update(

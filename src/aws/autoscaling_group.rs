@@ -56,9 +56,14 @@ impl Kind for AutoscalingGroup {
             .set_tags(Some(tags.collect()))
             .send()
             .await?;
+        Ok(self.adopt(cx, address, attrs).await?.unwrap_or_else(|| Applied::with_id(name)))
+    }
+
+    async fn adopt(&self, cx: &Cx, _address: &str, attrs: &Attrs) -> anyhow::Result<Option<Applied>> {
+        let name = text(attrs, "name")?;
         let found = cx.autoscaling.describe_auto_scaling_groups().auto_scaling_group_names(name).send().await?;
-        let arn = found.auto_scaling_groups().first().and_then(|g| g.auto_scaling_group_arn()).unwrap_or_default();
-        Ok(Applied::with_id(name).output("name", name).output("arn", arn))
+        let arn = found.auto_scaling_groups().first().map(|g| g.auto_scaling_group_arn().unwrap_or_default());
+        Ok(arn.map(|arn| Applied::with_id(name).output("name", name).output("arn", arn)))
     }
 
     async fn update(

@@ -53,6 +53,11 @@ impl Kind for ContainerImage {
         Ok(Applied::with_id(&reference).output("digest", digest).output("reference", reference))
     }
 
+    async fn adopt(&self, _cx: &Cx, _address: &str, _attrs: &Attrs) -> anyhow::Result<Option<Applied>> {
+        // Pushing again is idempotent (the registry has the layers) and gives the digest.
+        Ok(None)
+    }
+
     async fn read(&self, cx: &Cx, id: &str, attrs: &Attrs) -> anyhow::Result<Option<Live>> {
         let (repository, tag) = (text(attrs, "repository")?, text(attrs, "tag")?);
         let digest = id.rsplit_once('@').map(|(_, digest)| digest).unwrap_or_default();

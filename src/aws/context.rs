@@ -1,12 +1,19 @@
 //! The SDK clients every kind uses, built once from aws-config's default chain, and the
 //! Docker engine the image push uses.
 
+use std::time::Duration;
+
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region};
 
-/// Attempts per AWS call (the SDK's standard retry mode; its default is 3). Five rides out
-/// throttling and keeps a wrong endpoint from hanging a run for more than about 15 s.
-const MAX_ATTEMPTS: u32 = 5;
+/// Attempts per AWS call (the SDK's standard retry mode; its default is 3). Ten ride out
+/// throttling and 5xx answers even when one call in five fails (tests/faults.rs): all ten
+/// fail about once in ten million calls.
+const MAX_ATTEMPTS: u32 = 10;
+
+/// The longest pause between attempts (jittered exponential backoff from 1 s; the SDK's
+/// default cap is 20 s): a wrong endpoint fails in about 30 s rather than minutes.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 /// Clients and stack facts shared by every kind.
 pub struct Cx {
@@ -43,7 +50,7 @@ impl Cx {
         // attempts than its default 3 rides it out.
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(region.to_string()))
-            .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS));
+            .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS).with_max_backoff(MAX_BACKOFF));
         if let Some(endpoint) = endpoint {
             loader = loader.endpoint_url(endpoint);
         }

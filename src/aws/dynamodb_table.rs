@@ -11,6 +11,15 @@ use super::{Applied, Attrs, Cx, Kind, Live, found, gone_is_fine, poll, tags, tex
 /// The `dynamodb_table` kind.
 pub struct DynamodbTable;
 
+async fn until_active(cx: &Cx, name: &str, arn: &str) -> anyhow::Result<Applied> {
+    poll("the table to become active", || async {
+        let table = cx.dynamodb.describe_table().table_name(name).send().await?;
+        Ok(table.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active))
+    })
+    .await?;
+    Ok(Applied::with_id(name).output("name", name).output("arn", arn))
+}
+
 #[async_trait]
 impl Kind for DynamodbTable {
     fn name(&self) -> &'static str {
@@ -37,13 +46,15 @@ impl Kind for DynamodbTable {
             .set_tags(Some(tags.collect::<Result<_, _>>()?))
             .send()
             .await?;
-        let arn = created.table_description().and_then(|t| t.table_arn()).unwrap_or_default().to_string();
-        poll("the table to become active", || async {
-            let table = cx.dynamodb.describe_table().table_name(name).send().await?;
-            Ok(table.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active))
-        })
-        .await?;
-        Ok(Applied::with_id(name).output("name", name).output("arn", arn))
+        let arn = created.table_description().and_then(|t| t.table_arn()).unwrap_or_default();
+        until_active(cx, name, arn).await
+    }
+
+    async fn adopt(&self, cx: &Cx, _address: &str, attrs: &Attrs) -> anyhow::Result<Option<Applied>> {
+        let name = text(attrs, "name")?;
+        let Some(found) = found(cx.dynamodb.describe_table().table_name(name).send().await)? else { return Ok(None) };
+        let arn = found.table().and_then(|t| t.table_arn()).unwrap_or_default();
+        until_active(cx, name, arn).await.map(Some)
     }
 
     async fn update(

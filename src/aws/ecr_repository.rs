@@ -1,12 +1,18 @@
 //! `ecr_repository`: where the app image is pushed; scanned on push, tags immutable.
 
 use async_trait::async_trait;
-use aws_sdk_ecr::types::{ImageScanningConfiguration, ImageTagMutability, Tag};
+use aws_sdk_ecr::types::{ImageScanningConfiguration, ImageTagMutability, Repository, Tag};
 
 use super::{Applied, Attrs, Cx, Kind, Live, found, gone_is_fine, tags, text};
 
 /// The `ecr_repository` kind.
 pub struct EcrRepository;
+
+fn applied(repository: &Repository) -> Applied {
+    Applied::with_id(repository.repository_name().unwrap_or_default())
+        .output("arn", repository.repository_arn().unwrap_or_default())
+        .output("url", repository.repository_uri().unwrap_or_default())
+}
 
 #[async_trait]
 impl Kind for EcrRepository {
@@ -27,9 +33,13 @@ impl Kind for EcrRepository {
             .send()
             .await?;
         let repository = created.repository().ok_or_else(|| anyhow::anyhow!("CreateRepository returned nothing"))?;
-        Ok(Applied::with_id(name)
-            .output("arn", repository.repository_arn().unwrap_or_default())
-            .output("url", repository.repository_uri().unwrap_or_default()))
+        Ok(applied(repository))
+    }
+
+    async fn adopt(&self, cx: &Cx, _address: &str, attrs: &Attrs) -> anyhow::Result<Option<Applied>> {
+        let request = cx.ecr.describe_repositories().repository_names(text(attrs, "name")?);
+        let found = found(request.send().await)?;
+        Ok(found.as_ref().and_then(|f| f.repositories().first()).map(applied))
     }
 
     async fn update(

@@ -19,6 +19,11 @@ impl Kind for IamPolicyAttachment {
         Ok(Applied::with_id(format!("{role}:{policy}")))
     }
 
+    async fn adopt(&self, cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<Option<Applied>> {
+        let (role, policy) = (text(attrs, "role_name")?, text(attrs, "policy_arn")?);
+        Ok(self.read(cx, address, attrs).await?.map(|_| Applied::with_id(format!("{role}:{policy}"))))
+    }
+
     async fn read(&self, cx: &Cx, _id: &str, attrs: &Attrs) -> anyhow::Result<Option<Live>> {
         let (role, policy) = (text(attrs, "role_name")?, text(attrs, "policy_arn")?);
         let Some(found) = found(cx.iam.list_attached_role_policies().role_name(role).send().await)? else {

@@ -1,7 +1,7 @@
 //! `iam_role`: the role the instances assume (no access keys anywhere).
 
 use async_trait::async_trait;
-use aws_sdk_iam::types::Tag;
+use aws_sdk_iam::types::{Role, Tag};
 use serde_json::json;
 
 use super::{Applied, Attrs, Cx, Kind, Live, found, gone_is_fine, tags, text};
@@ -16,6 +16,10 @@ fn trust_policy(attrs: &Attrs) -> anyhow::Result<String> {
         "Statement": [{ "Effect": "Allow", "Principal": { "Service": service }, "Action": "sts:AssumeRole" }]
     })
     .to_string())
+}
+
+fn applied(role: &Role) -> Applied {
+    Applied::with_id(role.role_name()).output("name", role.role_name()).output("arn", role.arn())
 }
 
 #[async_trait]
@@ -35,7 +39,12 @@ impl Kind for IamRole {
             .send()
             .await?;
         let role = created.role().ok_or_else(|| anyhow::anyhow!("CreateRole returned no role"))?;
-        Ok(Applied::with_id(role.role_name()).output("name", role.role_name()).output("arn", role.arn()))
+        Ok(applied(role))
+    }
+
+    async fn adopt(&self, cx: &Cx, _address: &str, attrs: &Attrs) -> anyhow::Result<Option<Applied>> {
+        let found = found(cx.iam.get_role().role_name(text(attrs, "name")?).send().await)?;
+        Ok(found.as_ref().and_then(|f| f.role()).map(applied))
     }
 
     async fn update(

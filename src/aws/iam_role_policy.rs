@@ -34,6 +34,11 @@ impl Kind for IamRolePolicy {
         put(cx, attrs).await
     }
 
+    async fn adopt(&self, cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<Option<Applied>> {
+        let (role, name) = (text(attrs, "role_name")?, text(attrs, "name")?);
+        Ok(self.read(cx, address, attrs).await?.map(|_| Applied::with_id(format!("{role}:{name}"))))
+    }
+
     async fn update(
         &self,
         cx: &Cx,

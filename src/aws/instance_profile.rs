@@ -34,6 +34,21 @@ impl Kind for InstanceProfile {
         Ok(Applied::with_id(name).output("arn", arn).output("name", name))
     }
 
+    async fn adopt(&self, cx: &Cx, _address: &str, attrs: &Attrs) -> anyhow::Result<Option<Applied>> {
+        let name = text(attrs, "name")?;
+        let found = found(cx.iam.get_instance_profile().instance_profile_name(name).send().await)?;
+        let Some(profile) = found.as_ref().and_then(|f| f.instance_profile()) else { return Ok(None) };
+        if profile.roles().is_empty() {
+            cx.iam
+                .add_role_to_instance_profile()
+                .instance_profile_name(name)
+                .role_name(text(attrs, "role_name")?)
+                .send()
+                .await?;
+        }
+        Ok(Some(Applied::with_id(name).output("arn", profile.arn()).output("name", name)))
+    }
+
     async fn update(
         &self,
         cx: &Cx,

@@ -29,6 +29,18 @@ impl Kind for InternetGateway {
         Ok(Applied::with_id(id))
     }
 
+    async fn adopt(&self, cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<Option<Applied>> {
+        let found = cx.ec2.describe_internet_gateways().filters(tags::ec2_stack_filter(cx)).send().await?;
+        let Some(gateway) = found.internet_gateways().iter().find(|g| tags::has_address(g.tags(), address)) else {
+            return Ok(None);
+        };
+        let id = gateway.internet_gateway_id().unwrap_or_default();
+        if gateway.attachments().is_empty() {
+            cx.ec2.attach_internet_gateway().internet_gateway_id(id).vpc_id(text(attrs, "vpc_id")?).send().await?;
+        }
+        Ok(Some(Applied::with_id(id)))
+    }
+
     async fn update(
         &self,
         cx: &Cx,

@@ -124,6 +124,13 @@ impl Kind for LaunchTemplate {
         Ok(Applied::with_id(id))
     }
 
+    async fn adopt(&self, cx: &Cx, _address: &str, attrs: &Attrs) -> anyhow::Result<Option<Applied>> {
+        let request = cx.ec2.describe_launch_templates().launch_template_names(text(attrs, "name")?);
+        let found = found(request.send().await)?;
+        let template = found.as_ref().and_then(|f| f.launch_templates().first());
+        Ok(template.and_then(|t| t.launch_template_id()).map(Applied::with_id))
+    }
+
     async fn update(&self, cx: &Cx, address: &str, id: &str, before: &Attrs, after: &Attrs) -> anyhow::Result<Applied> {
         let only_tags = before.iter().filter(|(k, _)| *k != "tags").eq(after.iter().filter(|(k, _)| *k != "tags"));
         if !only_tags {

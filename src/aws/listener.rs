@@ -41,6 +41,14 @@ impl Kind for Listener {
         Ok(Applied::with_id(arn).output("arn", arn))
     }
 
+    async fn adopt(&self, cx: &Cx, _address: &str, attrs: &Attrs) -> anyhow::Result<Option<Applied>> {
+        let request = cx.elb.describe_listeners().load_balancer_arn(text(attrs, "load_balancer_arn")?);
+        let Some(found) = found(request.send().await)? else { return Ok(None) };
+        let port = port(attrs)?;
+        let arn = found.listeners().iter().find(|l| l.port() == Some(port)).and_then(|l| l.listener_arn());
+        Ok(arn.map(|arn| Applied::with_id(arn).output("arn", arn)))
+    }
+
     async fn update(
         &self,
         cx: &Cx,

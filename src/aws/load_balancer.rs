@@ -1,6 +1,8 @@
 //! `load_balancer`: the internet-facing ALB across the public subnets. The slow resource
 //! on real AWS (minutes until active), so nothing that does not need it waits for it.
 
+use std::sync::OnceLock;
+
 use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::types::{LoadBalancerSchemeEnum, LoadBalancerStateEnum, LoadBalancerTypeEnum, Tag};
 
@@ -12,6 +14,23 @@ pub struct LoadBalancer;
 /// The part of an ALB ARN that CloudWatch uses as its `LoadBalancer` dimension.
 fn arn_suffix(arn: &str) -> String {
     arn.split_once(":loadbalancer/").map_or(arn, |(_, suffix)| suffix).to_string()
+}
+
+/// Waits for the balancer `arn` to become active; returns it as `create` does.
+async fn until_active(cx: &Cx, arn: &str) -> anyhow::Result<Applied> {
+    let dns_name = OnceLock::new();
+    poll("the load balancer to become active", || async {
+        let found = cx.elb.describe_load_balancers().load_balancer_arns(arn).send().await?;
+        let Some(balancer) = found.load_balancers().first() else { return Ok(false) };
+        let active = balancer.state().and_then(|s| s.code()) == Some(&LoadBalancerStateEnum::Active);
+        if active {
+            let _ = dns_name.set(balancer.dns_name().unwrap_or_default().to_string());
+        }
+        Ok(active)
+    })
+    .await?;
+    let dns_name = dns_name.into_inner().unwrap_or_default();
+    Ok(Applied::with_id(arn).output("arn", arn).output("arn_suffix", arn_suffix(arn)).output("dns_name", dns_name))
 }
 
 #[async_trait]
@@ -35,17 +54,16 @@ impl Kind for LoadBalancer {
             .await?;
         let lb =
             created.load_balancers().first().ok_or_else(|| anyhow::anyhow!("CreateLoadBalancer returned nothing"))?;
-        let arn = lb.load_balancer_arn().unwrap_or_default().to_string();
-        poll("the load balancer to become active", || async {
-            let found = cx.elb.describe_load_balancers().load_balancer_arns(&arn).send().await?;
-            let state = found.load_balancers().first().and_then(|l| l.state()).and_then(|s| s.code()).cloned();
-            Ok(state == Some(LoadBalancerStateEnum::Active))
-        })
-        .await?;
-        Ok(Applied::with_id(&arn)
-            .output("arn", arn.as_str())
-            .output("arn_suffix", arn_suffix(&arn))
-            .output("dns_name", lb.dns_name().unwrap_or_default()))
+        until_active(cx, lb.load_balancer_arn().unwrap_or_default()).await
+    }
+
+    async fn adopt(&self, cx: &Cx, _address: &str, attrs: &Attrs) -> anyhow::Result<Option<Applied>> {
+        let request = cx.elb.describe_load_balancers().names(super::text(attrs, "name")?);
+        let Some(found) = found(request.send().await)? else { return Ok(None) };
+        match found.load_balancers().first().and_then(|l| l.load_balancer_arn()) {
+            Some(arn) => until_active(cx, arn).await.map(Some),
+            None => Ok(None),
+        }
     }
 
     async fn update(

@@ -127,6 +127,13 @@ pub trait Kind: Sync {
     /// Reads the live resource `id` (recorded with `attrs`); `None` when it no longer exists.
     async fn read(&self, cx: &Cx, id: &str, attrs: &Attrs) -> anyhow::Result<Option<Live>>;
 
+    /// Finds the resource a run cut off between creating it and recording it may have left
+    /// at `address` (created with `attrs`), by the stack and address tags or by the name
+    /// `attrs` give it; finishes what that run may not have (an attachment, a rule) and
+    /// returns what `create` would have. `None`: there is none. The caller checks, through
+    /// [`Kind::read`], that it carries the stack's tag before adopting it.
+    async fn adopt(&self, cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<Option<Applied>>;
+
     /// Deletes the resource and waits until it is gone. Deleting what is already gone succeeds.
     async fn delete(&self, cx: &Cx, id: &str, attrs: &Attrs) -> anyhow::Result<()>;
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{Filter, ResourceType};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::{Applied, Attrs, Cx, Kind, Live, found, gone_is_fine, tags, text, until_released};
 
@@ -72,6 +72,27 @@ impl Kind for RouteTable {
             .to_string();
         let empty = Attrs::new();
         self.update(cx, address, &id, &empty, attrs).await
+    }
+
+    async fn adopt(&self, cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<Option<Applied>> {
+        let found = cx.ec2.describe_route_tables().filters(tags::ec2_stack_filter(cx)).send().await?;
+        let Some(table) = found.route_tables().iter().find(|t| tags::has_address(t.tags(), address)) else {
+            return Ok(None);
+        };
+        let id = table.route_table_id().unwrap_or_default().to_string();
+        // What the cut-off run got done, so that the update adds only the rest.
+        let routes: Vec<Value> = table
+            .routes()
+            .iter()
+            .filter_map(|r| Some(json!({"destination": r.destination_cidr_block()?, "gateway_id": r.gateway_id()?})))
+            .filter(|r| r["gateway_id"] != "local")
+            .collect();
+        let subnets: Vec<&str> =
+            table.associations().iter().filter(|a| !a.main().unwrap_or(false)).filter_map(|a| a.subnet_id()).collect();
+        let mut done = attrs.clone();
+        done.insert("routes".into(), Value::from(routes));
+        done.insert("subnet_ids".into(), json!(subnets));
+        self.update(cx, address, &id, &done, attrs).await.map(Some)
     }
 
     async fn update(

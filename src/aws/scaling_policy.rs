@@ -21,13 +21,16 @@ async fn put(cx: &Cx, attrs: &Attrs) -> anyhow::Result<Applied> {
         .cooldown(int(attrs, "cooldown_seconds")?)
         .send()
         .await?;
-    let found = cx.autoscaling.describe_policies().auto_scaling_group_name(group).policy_names(name).send().await?;
-    let arn = found
-        .scaling_policies()
-        .first()
-        .and_then(|p| p.policy_arn())
-        .ok_or_else(|| anyhow::anyhow!("policy {name} not found after creating it"))?;
-    Ok(Applied::with_id(name).output("arn", arn))
+    existing(cx, attrs).await?.ok_or_else(|| anyhow::anyhow!("policy {name} not found after creating it"))
+}
+
+/// The policy `attrs` name, as `create` returns it.
+async fn existing(cx: &Cx, attrs: &Attrs) -> anyhow::Result<Option<Applied>> {
+    let (group, name) = (text(attrs, "autoscaling_group_name")?, text(attrs, "name")?);
+    let request = cx.autoscaling.describe_policies().auto_scaling_group_name(group).policy_names(name);
+    let Some(found) = found(request.send().await)? else { return Ok(None) };
+    let arn = found.scaling_policies().first().and_then(|p| p.policy_arn());
+    Ok(arn.map(|arn| Applied::with_id(name).output("arn", arn)))
 }
 
 #[async_trait]
@@ -38,6 +41,10 @@ impl Kind for ScalingPolicy {
 
     async fn create(&self, cx: &Cx, _address: &str, attrs: &Attrs) -> anyhow::Result<Applied> {
         put(cx, attrs).await
+    }
+
+    async fn adopt(&self, cx: &Cx, _address: &str, attrs: &Attrs) -> anyhow::Result<Option<Applied>> {
+        existing(cx, attrs).await
     }
 
     async fn update(

@@ -100,6 +100,20 @@ impl Kind for SecurityGroup {
         Ok(Applied::with_id(id))
     }
 
+    async fn adopt(&self, cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<Option<Applied>> {
+        let found = cx.ec2.describe_security_groups().filters(tags::ec2_stack_filter(cx)).send().await?;
+        let Some(group) = found.security_groups().iter().find(|g| tags::has_address(g.tags(), address)) else {
+            return Ok(None);
+        };
+        let id = group.group_id().unwrap_or_default();
+        let live = live_rules(group.ip_permissions());
+        let wanted = attrs.get("ingress").cloned().unwrap_or(Value::Array(Vec::new()));
+        if grants(&live) != grants(&wanted) {
+            change_rules(cx, id, &Attrs::from([("ingress".to_string(), live)]), attrs).await?;
+        }
+        Ok(Some(Applied::with_id(id)))
+    }
+
     async fn update(
         &self,
         cx: &Cx,

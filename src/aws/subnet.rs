@@ -54,6 +54,16 @@ impl Kind for Subnet {
         Ok(Applied::with_id(id).output("availability_zone", zone))
     }
 
+    async fn adopt(&self, cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<Option<Applied>> {
+        let found = cx.ec2.describe_subnets().filters(tags::ec2_stack_filter(cx)).send().await?;
+        let Some(subnet) = found.subnets().iter().find(|s| tags::has_address(s.tags(), address)) else {
+            return Ok(None);
+        };
+        let id = subnet.subnet_id().unwrap_or_default();
+        set_public_ip(cx, id, attrs).await?;
+        Ok(Some(Applied::with_id(id).output("availability_zone", subnet.availability_zone().unwrap_or_default())))
+    }
+
     async fn update(
         &self,
         cx: &Cx,

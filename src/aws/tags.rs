@@ -1,7 +1,7 @@
 //! Tags: every resource carries the stack's tags, `cloudcomp:stack=<name>` among them, and
 //! `cloudcomp:address=<address>` so that a resource can be matched to its plan entry.
 
-use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
+use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
 use serde_json::Value;
 
 use super::{Attrs, Cx, Live};
@@ -19,6 +19,17 @@ pub fn pairs(attrs: &Attrs, address: &str) -> Vec<(String, String)> {
     };
     pairs.push((ADDRESS_TAG.to_string(), address.to_string()));
     pairs
+}
+
+/// The EC2 filter that finds what this stack created. (Addresses are matched afterwards,
+/// with [`has_address`]: as filter values, `subnet.public[0]`'s brackets would be a pattern.)
+pub fn ec2_stack_filter(cx: &Cx) -> Filter {
+    Filter::builder().name(format!("tag:{}", crate::plan::STACK_TAG)).values(&cx.stack).build()
+}
+
+/// Whether EC2 `tags` name `address`.
+pub fn has_address(tags: &[Tag], address: &str) -> bool {
+    tags.iter().any(|t| t.key() == Some(ADDRESS_TAG) && t.value() == Some(address))
 }
 
 /// EC2 tags for a new resource of `resource_type`.

@@ -39,6 +39,12 @@ impl Kind for TargetGroup {
         Ok(Applied::with_id(arn).output("arn", arn))
     }
 
+    async fn adopt(&self, cx: &Cx, _address: &str, attrs: &Attrs) -> anyhow::Result<Option<Applied>> {
+        let found = found(cx.elb.describe_target_groups().names(text(attrs, "name")?).send().await)?;
+        let arn = found.as_ref().and_then(|f| f.target_groups().first()).and_then(|t| t.target_group_arn());
+        Ok(arn.map(|arn| Applied::with_id(arn).output("arn", arn)))
+    }
+
     async fn update(
         &self,
         cx: &Cx,

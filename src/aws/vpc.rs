@@ -8,6 +8,16 @@ use super::{Applied, Attrs, Cx, Kind, Live, found, gone_is_fine, tags, text};
 /// The `vpc` kind.
 pub struct Vpc;
 
+async fn enable_dns_hostnames(cx: &Cx, id: &str) -> anyhow::Result<Applied> {
+    cx.ec2
+        .modify_vpc_attribute()
+        .vpc_id(id)
+        .enable_dns_hostnames(AttributeBooleanValue::builder().value(true).build())
+        .send()
+        .await?;
+    Ok(Applied::with_id(id))
+}
+
 #[async_trait]
 impl Kind for Vpc {
     fn name(&self) -> &'static str {
@@ -23,13 +33,15 @@ impl Kind for Vpc {
             .send()
             .await?;
         let id = created.vpc().and_then(|v| v.vpc_id()).ok_or_else(|| anyhow::anyhow!("CreateVpc returned no id"))?;
-        cx.ec2
-            .modify_vpc_attribute()
-            .vpc_id(id)
-            .enable_dns_hostnames(AttributeBooleanValue::builder().value(true).build())
-            .send()
-            .await?;
-        Ok(Applied::with_id(id))
+        enable_dns_hostnames(cx, id).await
+    }
+
+    async fn adopt(&self, cx: &Cx, address: &str, _attrs: &Attrs) -> anyhow::Result<Option<Applied>> {
+        let found = cx.ec2.describe_vpcs().filters(tags::ec2_stack_filter(cx)).send().await?;
+        match found.vpcs().iter().find(|v| tags::has_address(v.tags(), address)).and_then(|v| v.vpc_id()) {
+            Some(id) => enable_dns_hostnames(cx, id).await.map(Some),
+            None => Ok(None),
+        }
     }
 
     async fn update(

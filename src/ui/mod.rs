@@ -15,7 +15,8 @@ use serde_json::{Value, json};
 use crate::plan::graph::as_reference;
 use std::time::Duration;
 
-use crate::plan::{Action, Change, Plan};
+use crate::plan::{Action, Address, Change, Plan, STACK_TAG};
+use crate::recover::Outcome;
 use crate::refresh::Drift;
 use crate::timings::CriticalPath;
 
@@ -102,6 +103,36 @@ pub fn print_drift(out: &mut impl Write, drift: &[Drift]) -> std::io::Result<()>
         }
     }
     if drift.is_empty() { Ok(()) } else { writeln!(out) }
+}
+
+/// Why resources were looked for at AWS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Search {
+    /// Creations an interrupted run left unfinished.
+    Interrupted,
+    /// Every resource of the stack, by tag and name (`destroy --from-tags`).
+    FromTags,
+}
+
+/// Writes what the search found.
+pub fn print_found(out: &mut impl Write, search: Search, found: &[(Address, Outcome)]) -> std::io::Result<()> {
+    for (address, outcome) in found {
+        match (outcome, search) {
+            (Outcome::Adopted(id), Search::Interrupted) => {
+                writeln!(out, "Resumed {address}: an interrupted run created it as {id}.")?
+            }
+            (Outcome::NotCreated, Search::Interrupted) => {
+                writeln!(out, "Resumed {address}: an interrupted run never created it.")?
+            }
+            (Outcome::Adopted(id), Search::FromTags) => writeln!(out, "Found {address}: {id}")?,
+            (Outcome::NotCreated, Search::FromTags) => {}
+            (Outcome::NotOurs(id), _) => writeln!(
+                out,
+                "{UPDATE}!{UPDATE:#} {address}: {id} exists but is not tagged {STACK_TAG} for this stack; left alone"
+            )?,
+        }
+    }
+    Ok(())
 }
 
 /// Writes `up --timings`: the critical path step by step, and the wall time against it.

@@ -1,7 +1,12 @@
 //! A proxy in front of moto_server for tests and benchmarks: it records every AWS call
-//! (service and action) so that a test can prove a run made no mutating call, and can add
+//! (service and action) so that a test can prove a run made no mutating call, can add
 //! a fixed delay to each call so that a benchmark can compare `up` with its critical path
-//! at realistic AWS latencies.
+//! at realistic AWS latencies, and can inject faults ([`Faults`]) so that a test can prove
+//! a run rides out throttling and 5xx answers.
+
+mod faults;
+
+pub use faults::Faults;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -21,6 +26,8 @@ use tokio::net::{TcpListener, TcpStream};
 pub struct Call {
     /// The action: `DescribeVpcs`, `CreateTable`, … (from the query body or `X-Amz-Target`).
     pub action: String,
+    /// The error injected instead of forwarding it, if any (`Throttling`, …).
+    pub fault: Option<String>,
 }
 
 impl Call {
@@ -40,8 +47,13 @@ pub struct Proxy {
 
 impl Proxy {
     /// Starts a proxy on `listen` forwarding to `upstream` (`host:port`), delaying each
-    /// call by `delay` before forwarding it.
-    pub async fn start(listen: SocketAddr, upstream: SocketAddr, delay: Duration) -> std::io::Result<Proxy> {
+    /// call by `delay` before forwarding it, with `faults` injected.
+    pub async fn start(
+        listen: SocketAddr,
+        upstream: SocketAddr,
+        delay: Duration,
+        faults: Faults,
+    ) -> std::io::Result<Proxy> {
         let listener = TcpListener::bind(listen).await?;
         let addr = listener.local_addr()?;
         let calls = Arc::new(Mutex::new(Vec::new()));
@@ -50,7 +62,8 @@ impl Proxy {
             while let Ok((stream, _)) = listener.accept().await {
                 let recorded = recorded.clone();
                 tokio::spawn(async move {
-                    let service = service_fn(move |request| forward(request, upstream, delay, recorded.clone()));
+                    let service =
+                        service_fn(move |request| forward(request, upstream, delay, faults, recorded.clone()));
                     let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
                 });
             }
@@ -84,6 +97,7 @@ async fn forward(
     request: Request<Incoming>,
     upstream: SocketAddr,
     delay: Duration,
+    faults: Faults,
     calls: Arc<Mutex<Vec<Call>>>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let (parts, body) = request.into_parts();
@@ -92,8 +106,13 @@ async fn forward(
         Err(err) => return Ok(error(format!("reading the request: {err}"))),
     };
     let action = action(&parts.headers, &body);
-    calls.lock().unwrap_or_else(|e| e.into_inner()).push(Call { action });
-    tokio::time::sleep(delay).await;
+    let injected = faults.error(&parts.headers);
+    let fault = injected.as_ref().map(|(code, _)| code.clone());
+    calls.lock().unwrap_or_else(|e| e.into_inner()).push(Call { action, fault });
+    tokio::time::sleep(delay + faults.delay()).await;
+    if let Some((_, response)) = injected {
+        return Ok(response);
+    }
     match send(Request::from_parts(parts, Full::new(body)), upstream).await {
         Ok(response) => Ok(response),
         Err(err) => Ok(error(format!("forwarding to {upstream}: {err}"))),
@@ -146,10 +165,10 @@ mod tests {
     #[test]
     fn reads_are_not_mutations() {
         for read in ["DescribeVpcs", "ListTagsForResource", "GetRole"] {
-            assert!(!Call { action: read.into() }.is_mutating(), "{read}");
+            assert!(!Call { action: read.into(), fault: None }.is_mutating(), "{read}");
         }
         for write in ["CreateVpc", "PutMetricAlarm", "unknown"] {
-            assert!(Call { action: write.into() }.is_mutating(), "{write}");
+            assert!(Call { action: write.into(), fault: None }.is_mutating(), "{write}");
         }
     }
 }

@@ -1,0 +1,159 @@
+//! Recovery from a cut-off run or a lost state file, through each kind's
+//! [`Kind::adopt`](crate::aws::Kind::adopt) (find by the stack and address tags, or by name).
+//!
+//! - [`adopt_pending`]: the engine notes each creation in the state before it starts
+//!   ([`State::pending`]); a run killed between AWS creating a resource and the state
+//!   recording it leaves that note behind. Before planning, the next run finds each noted
+//!   resource and records it, so that nothing is created twice and `destroy` misses nothing.
+//! - [`rediscover`]: `destroy --from-tags` rebuilds a lost state by finding every resource
+//!   the stack would have, dependencies first.
+//!
+//! Only what carries the stack's tag is adopted; a look-alike without it is left alone.
+
+use std::path::Path;
+
+use anyhow::Context;
+use futures_util::future::try_join_all;
+
+use crate::aws::{Applied, Attrs, Cx};
+use crate::engine::Lookup;
+use crate::plan::graph::resolve_references;
+use crate::plan::{Address, DependencyQueue, Resource};
+use crate::state::{self, Recorded, Started, State};
+
+/// What became of one interrupted creation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Found and recorded under this id.
+    Adopted(String),
+    /// It was never created: the note is dropped and `up` creates it.
+    NotCreated,
+    /// Something of that name exists without the stack's tag: left alone.
+    NotOurs(String),
+}
+
+/// Settles every pending creation in `state` (see the module docs), saves the state if
+/// anything was pending, and says what became of each.
+pub async fn adopt_pending(
+    cx: &Cx,
+    lookup: Lookup,
+    state: &mut State,
+    state_path: &Path,
+) -> anyhow::Result<Vec<(Address, Outcome)>> {
+    if state.pending.is_empty() {
+        return Ok(Vec::new());
+    }
+    let pending = std::mem::take(&mut state.pending);
+    let view: &State = state;
+    let found = try_join_all(pending.iter().map(|(address, started)| async move {
+        let attrs = view.resolve(&started.attrs).with_context(|| format!("resuming {address}"))?;
+        find(cx, lookup, address, started, &attrs).await
+    }))
+    .await?;
+    let outcomes = pending
+        .into_iter()
+        .zip(found)
+        .map(|((address, started), found)| {
+            let outcome = record(state, &address, started, found);
+            (address, outcome)
+        })
+        .collect();
+    state::save(state_path, state)?;
+    Ok(outcomes)
+}
+
+/// Finds every resource of `desired` that exists at AWS for the stack, dependencies first,
+/// and records each in `state` unless it is recorded already. A reference to a dependency
+/// that was not found reads as null; a kind that cannot look without it finds nothing (the
+/// dependent cannot exist without its dependency). Says what became of each.
+pub async fn rediscover(
+    cx: &Cx,
+    lookup: Lookup,
+    desired: &[Resource],
+    state: &mut State,
+) -> anyhow::Result<Vec<(Address, Outcome)>> {
+    let mut queue = DependencyQueue::default();
+    for resource in desired {
+        queue.queue(resource.address.clone(), resource.depends_on.iter().cloned());
+    }
+    queue.queue_finished();
+    let mut outcomes = Vec::new();
+    loop {
+        let ready = queue.dequeue_ready();
+        if ready.is_empty() {
+            break;
+        }
+        // Recorded with references resolved (to null where a dependency was not found), so
+        // that deleting never needs what is not there.
+        let known = |a: &Address, o: &str| Ok::<_, anyhow::Error>(state.output(a, o).unwrap_or_default());
+        let wave: Vec<(&Address, Started)> = desired
+            .iter()
+            .filter(|r| ready.contains(&r.address) && !state.resources.contains_key(&r.address))
+            .map(|r| {
+                let attrs = r.values().into_iter().map(|(k, v)| Ok((k, resolve_references(&v, &known)?)));
+                let started = Started {
+                    kind: r.kind.to_string(),
+                    attrs: attrs.collect::<anyhow::Result<_>>()?,
+                    depends_on: r.depends_on.clone(),
+                };
+                Ok((&r.address, started))
+            })
+            .collect::<anyhow::Result<_>>()?;
+        let view: &State = state;
+        let found = try_join_all(wave.iter().map(|(address, started)| async move {
+            let complete = started.depends_on.iter().all(|d| view.resources.contains_key(d));
+            match find(cx, lookup, address, started, &started.attrs).await {
+                Err(_) if !complete => Ok(Found::Nothing),
+                found => found,
+            }
+        }))
+        .await?;
+        for ((address, started), found) in wave.into_iter().zip(found) {
+            outcomes.push((address.clone(), record(state, address, started, found)));
+        }
+        for address in &ready {
+            queue.finish(address);
+        }
+    }
+    Ok(outcomes)
+}
+
+/// Records what was found for `address`; what became of it.
+fn record(state: &mut State, address: &Address, started: Started, found: Found) -> Outcome {
+    match found {
+        Found::Ours(applied) => {
+            let id = applied.id.clone();
+            let recorded = Recorded {
+                kind: started.kind,
+                id: applied.id,
+                attrs: started.attrs,
+                outputs: applied.outputs,
+                depends_on: started.depends_on,
+            };
+            state.resources.insert(address.clone(), recorded);
+            Outcome::Adopted(id)
+        }
+        Found::Nothing => Outcome::NotCreated,
+        Found::Stranger(id) => Outcome::NotOurs(id),
+    }
+}
+
+enum Found {
+    Ours(Applied),
+    Nothing,
+    Stranger(String),
+}
+
+async fn find(cx: &Cx, lookup: Lookup, address: &Address, started: &Started, attrs: &Attrs) -> anyhow::Result<Found> {
+    let kind =
+        lookup(&started.kind).ok_or_else(|| anyhow::anyhow!("no resource kind `{}` in this build", started.kind))?;
+    let Some(applied) = kind.adopt(cx, &address.0, attrs).await.with_context(|| format!("looking for {address}"))?
+    else {
+        return Ok(Found::Nothing);
+    };
+    match kind.read(cx, &applied.id, attrs).await? {
+        Some(live) if live.belongs_to(&cx.stack) => Ok(Found::Ours(applied)),
+        Some(_) => Ok(Found::Stranger(applied.id)),
+        None => Ok(Found::Nothing),
+    }
+}
