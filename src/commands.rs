@@ -67,6 +67,12 @@ pub async fn plan(args: &PlanArgs) -> anyhow::Result<ExitCode> {
     let Loaded { mut stack, state_path } = load(&args.stack)?;
     let shipment = shipment(&args.stack, &args.image, &mut stack)?;
     let recorded = state::load(&state_path, &stack.name, &stack.region)?;
+    if !recorded.pending.is_empty() {
+        eprintln!(
+            "note: a run was interrupted while creating {}; `up` looks for them at AWS before creating anything",
+            recorded.pending.keys().map(|a| a.0.as_str()).collect::<Vec<_>>().join(", ")
+        );
+    }
     let (live, drift) = if args.no_refresh {
         (recorded, Vec::new())
     } else {

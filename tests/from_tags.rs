@@ -1,9 +1,11 @@
 //! Lost state: `destroy --stack NAME --from-tags` finds the stack's resources at AWS by their
 //! tags (and by name where the API cannot search tags) and deletes them dependents first,
 //! while look-alikes without the stack's tag (an untagged VPC, a role of the very name the
-//! stack would use) survive.
+//! stack would use) survive. On the way: the state file is 0600 and holds no secret.
 
 mod support;
+
+use std::os::unix::fs::PermissionsExt;
 
 use cloudcomp::aws::Cx;
 use support::{census, default_stack, left_over, moto, run_with, stderr};
@@ -17,8 +19,21 @@ async fn destroy_from_tags_deletes_the_stack_without_a_state_file_and_spares_loo
     let endpoint = moto();
     let cx = Cx::connect(&name, "us-east-1", Some(&endpoint), None).await;
 
-    let up = run_with(&["up", "-f", &file, "--state", state.to_str().unwrap(), "--endpoint-url", &endpoint], &[]).await;
+    // moto accepts any credentials: a marked secret key shows whether it leaks anywhere.
+    let secret = "secret-key-that-must-not-leak-0123456789";
+    let up = run_with(
+        &["up", "-f", &file, "--state", state.to_str().unwrap(), "--endpoint-url", &endpoint],
+        &[("AWS_SECRET_ACCESS_KEY", secret)],
+    )
+    .await;
     assert!(up.status.success(), "{}", stderr(&up));
+    let saved = std::fs::read_to_string(&state).unwrap();
+    assert!(
+        !saved.contains(secret)
+            && !stderr(&up).contains(secret)
+            && !String::from_utf8_lossy(&up.stdout).contains(secret)
+    );
+    assert_eq!(std::fs::metadata(&state).unwrap().permissions().mode() & 0o777, 0o600, "the state file is not 0600");
     let deployed = left_over(census(&cx).await);
     assert!(deployed.len() >= 15, "{deployed:?}");
     // Look-alikes: same CIDR without tags; another stack's tag.

@@ -8,6 +8,17 @@ use super::{Applied, Attrs, Cx, Kind, Live, found, gone_is_fine, tags, text};
 /// The `instance_profile` kind.
 pub struct InstanceProfile;
 
+/// Puts the role `attrs` name into the profile `name`.
+async fn add_role(cx: &Cx, name: &str, attrs: &Attrs) -> anyhow::Result<()> {
+    cx.iam
+        .add_role_to_instance_profile()
+        .instance_profile_name(name)
+        .role_name(text(attrs, "role_name")?)
+        .send()
+        .await?;
+    Ok(())
+}
+
 #[async_trait]
 impl Kind for InstanceProfile {
     fn name(&self) -> &'static str {
@@ -25,12 +36,7 @@ impl Kind for InstanceProfile {
             .send()
             .await?;
         let arn = created.instance_profile().map(|p| p.arn().to_string()).unwrap_or_default();
-        cx.iam
-            .add_role_to_instance_profile()
-            .instance_profile_name(name)
-            .role_name(text(attrs, "role_name")?)
-            .send()
-            .await?;
+        add_role(cx, name, attrs).await?;
         Ok(Applied::with_id(name).output("arn", arn).output("name", name))
     }
 
@@ -39,12 +45,7 @@ impl Kind for InstanceProfile {
         let found = found(cx.iam.get_instance_profile().instance_profile_name(name).send().await)?;
         let Some(profile) = found.as_ref().and_then(|f| f.instance_profile()) else { return Ok(None) };
         if profile.roles().is_empty() {
-            cx.iam
-                .add_role_to_instance_profile()
-                .instance_profile_name(name)
-                .role_name(text(attrs, "role_name")?)
-                .send()
-                .await?;
+            add_role(cx, name, attrs).await?;
         }
         Ok(Some(Applied::with_id(name).output("arn", profile.arn()).output("name", name)))
     }
