@@ -117,3 +117,12 @@ pub async fn openapi_documents_every_route(backend: Backend) {
         assert!(paths.contains_key(routed), "{routed} missing from the document");
     }
 }
+
+pub async fn undecodable_path_parameters_are_400_json(backend: Backend) {
+    let srv = TestServer::start(backend).await;
+    let account = srv.request(Method::DELETE, "/api/v1/users/%FF").send().await.unwrap();
+    expect_error(account, 400).await;
+    let token = srv.demo_token().await;
+    let item = srv.request(Method::GET, "/items/%C3%28").bearer_auth(token).send().await.unwrap();
+    expect_error(item, 400).await;
+}

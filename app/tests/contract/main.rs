@@ -55,4 +55,5 @@ on_both_stores!(
     errors::unknown_paths_are_404_json,
     errors::health_and_seed_surfaces_are_not_rate_limited,
     errors::openapi_documents_every_route,
+    errors::undecodable_path_parameters_are_400_json,
 );
