@@ -21,6 +21,7 @@ pub mod context;
 pub mod error;
 pub mod extract;
 pub mod fdlimit;
+mod keepalive;
 pub mod ratelimit;
 pub mod routes;
 mod server;

@@ -56,4 +56,5 @@ on_both_stores!(
     errors::health_and_seed_surfaces_are_not_rate_limited,
     errors::openapi_documents_every_route,
     errors::undecodable_path_parameters_are_400_json,
+    errors::an_unread_body_closes_the_connection_and_says_so,
 );
