@@ -40,6 +40,7 @@ on_both_stores!(
     shared_state::update_changes_status_and_logs_it,
     shared_state::logs_paginate_newest_first,
     shared_state::concurrent_updates_all_land,
+    shared_state::messages_longer_than_10000_characters_are_refused,
     people::add_and_list_people,
     people::emails_are_unique,
     people::invalid_people_are_refused,
