@@ -55,6 +55,14 @@ pub async fn login_refuses_bad_credentials(backend: Backend) {
         .await;
 }
 
+pub async fn impossible_usernames_just_fail_to_log_in(backend: Backend) {
+    let srv = TestServer::start(backend).await;
+    for username in [String::new(), "a".repeat(2_000)] {
+        let response = srv.post_json("/auth/login", &json!({"username": username, "password": "password123"})).await;
+        expect_error(response, 401).await;
+    }
+}
+
 pub async fn items_crud(backend: Backend) {
     let srv = TestServer::start(backend).await;
     let token = srv.demo_token().await;
