@@ -1,8 +1,9 @@
 //! `Input<T>`: a request body read as JSON or as an HTML form, whichever the client sent,
-//! with every failure (bad syntax, wrong types, too large) turned into a JSON 4xx.
+//! with every failure (bad syntax, wrong types, too large) turned into a JSON 4xx; and
+//! `QueryInput<T>`, `PathInput<T>`: the query string and the path parameters, likewise.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
 
@@ -52,7 +53,7 @@ fn invalid_json(err: &serde_json::Error) -> ApiError {
 /// Deserialized query-string parameters, with a JSON 400 when they do not parse.
 pub struct QueryInput<T>(pub T);
 
-impl<S, T> axum::extract::FromRequestParts<S> for QueryInput<T>
+impl<S, T> FromRequestParts<S> for QueryInput<T>
 where
     S: Send + Sync,
     T: DeserializeOwned,
@@ -63,5 +64,27 @@ where
         serde_urlencoded::from_str(parts.uri.query().unwrap_or_default())
             .map(QueryInput)
             .map_err(|e| ApiError::BadRequest("invalid query parameters".into(), Some(e.to_string().into())))
+    }
+}
+
+/// Deserialized path parameters, with a JSON 400 when they do not decode (a percent-encoded
+/// byte sequence that is not UTF-8, a value of the wrong type).
+pub struct PathInput<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for PathInput<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + Send,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, ApiError> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => Ok(PathInput(value)),
+            Err(rejection) if rejection.status().is_server_error() => {
+                Err(ApiError::Internal(anyhow::anyhow!(rejection.body_text())))
+            }
+            Err(rejection) => Err(ApiError::BadRequest("invalid path".into(), Some(rejection.body_text().into()))),
+        }
     }
 }

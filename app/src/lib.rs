@@ -6,6 +6,7 @@
 //! - [`store`]: the [`store::Store`] trait with its SQLite and DynamoDB backends.
 //! - [`auth`], [`ratelimit`]: JWT + argon2 for seed 003; per-IP limits by route group.
 //! - [`error`], [`extract`]: every failure as a JSON 4xx (or an opaque 500); bodies as JSON or form.
+//! - [`fdlimit`]: the open-files limit raised to the hard limit, for many connections.
 //!
 //! # Start-up
 //! 1. [`build_context`] opens the configured store, loads (or creates) the JWT key and
@@ -19,6 +20,8 @@ pub mod config;
 pub mod context;
 pub mod error;
 pub mod extract;
+pub mod fdlimit;
+mod keepalive;
 pub mod ratelimit;
 pub mod routes;
 mod server;

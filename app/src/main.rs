@@ -24,6 +24,10 @@ async fn main() -> anyhow::Result<()> {
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("CLOUDCOMP_LOG").unwrap_or_else(|_| "info".into()))
         .init();
     let config = Config::parse();
+    match cloudcomp_app::fdlimit::raise_open_files_limit() {
+        Ok(limit) => tracing::debug!(limit, "open-files limit"),
+        Err(err) => tracing::warn!(error = %err, "cannot raise the open-files limit"),
+    }
     let ctx = cloudcomp_app::build_context(&config).await?;
     let listener = tokio::net::TcpListener::bind(config.listen_addr()).await?;
     tracing::info!(

@@ -1,10 +1,12 @@
 //! The accept loop: one hyper HTTP/1.1 connection task per client, the client address
-//! attached to every request (for per-IP rate limits), and a graceful stop.
+//! attached to every request (for per-IP rate limits), `Connection: close` on answers that
+//! left the request body unread (see [`crate::keepalive`]), and a graceful stop.
 //!
 //! This is axum's "serve with hyper" pattern rather than `axum::serve`: the plain http1
 //! connection keeps per-connection memory at the level of a bare hyper server, which
 //! matters at 1,000 concurrent connections.
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -17,6 +19,8 @@ use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tower::Service;
+
+use crate::keepalive;
 
 /// Serves `router` on `listener` until `shutdown` resolves, then stops accepting, closes
 /// idle connections and waits for the requests in flight to finish.
@@ -45,7 +49,14 @@ pub async fn serve_router(
         let router = router.clone();
         let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
             request.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
-            router.clone().call(request)
+            let (parts, body) = request.into_parts();
+            let (body, progress) = keepalive::track(body);
+            let response = router.clone().call(hyper::Request::from_parts(parts, body));
+            async move {
+                let mut response = response.await?;
+                keepalive::announce_close(&progress, &mut response);
+                Ok::<_, Infallible>(response)
+            }
         });
         let connection = graceful.watch(http1::Builder::new().serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {

@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
@@ -21,7 +21,7 @@ use serde_json::json;
 
 use crate::context::AppContext;
 use crate::error::ApiError;
-use crate::extract::Input;
+use crate::extract::{Input, PathInput};
 use crate::store::{Store, StoreError};
 
 /// Longest username accepted.
@@ -58,7 +58,10 @@ async fn add(State(ctx): State<Arc<AppContext>>, Input(body): Input<NewAccount>)
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
-async fn remove(State(ctx): State<Arc<AppContext>>, Path(username): Path<String>) -> Result<Response, ApiError> {
+async fn remove(
+    State(ctx): State<Arc<AppContext>>,
+    PathInput(username): PathInput<String>,
+) -> Result<Response, ApiError> {
     match ctx.store.remove_account(&username).await {
         Ok(()) => Ok(Json(json!({ "message": "User removed successfully.", "username": username })).into_response()),
         Err(StoreError::NotFound) => Err(ApiError::bad_request("user doesn't exist")),

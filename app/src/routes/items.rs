@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
@@ -21,7 +21,7 @@ use serde::Deserialize;
 
 use crate::context::AppContext;
 use crate::error::ApiError;
-use crate::extract::Input;
+use crate::extract::{Input, PathInput};
 use crate::store::{Item, ItemPatch};
 
 /// Longest item name accepted.
@@ -88,7 +88,7 @@ async fn list(State(ctx): State<Arc<AppContext>>, CurrentUser(user): CurrentUser
 async fn read(
     State(ctx): State<Arc<AppContext>>,
     CurrentUser(user): CurrentUser,
-    Path(id): Path<String>,
+    PathInput(id): PathInput<String>,
 ) -> Result<Json<Item>, ApiError> {
     Ok(Json(ctx.store.get_item(&user, item_id(&id)?).await?))
 }
@@ -96,7 +96,7 @@ async fn read(
 async fn update(
     State(ctx): State<Arc<AppContext>>,
     CurrentUser(user): CurrentUser,
-    Path(id): Path<String>,
+    PathInput(id): PathInput<String>,
     Input(body): Input<ItemBody>,
 ) -> Result<Json<Item>, ApiError> {
     let id = item_id(&id)?;
@@ -108,7 +108,7 @@ async fn update(
 async fn remove(
     State(ctx): State<Arc<AppContext>>,
     CurrentUser(user): CurrentUser,
-    Path(id): Path<String>,
+    PathInput(id): PathInput<String>,
 ) -> Result<StatusCode, ApiError> {
     ctx.store.delete_item(&user, item_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -1,8 +1,9 @@
 //! Seed 001: a shared counter + message with an audit log.
 //!
 //! - `GET /status` → {counter, message, timestamp (RFC 3339 UTC, now), uptime (seconds)}.
-//! - `POST /update` {counter, message} with header `API-Key` → the new state; 401 without the
-//!   right key. The state and its audit entry are written in one transaction.
+//! - `POST /update` {counter, message (at most 10,000 characters)} with header `API-Key` →
+//!   the new state; 401 without the right key. The state and its audit entry are written in
+//!   one transaction.
 //! - `GET /logs?page=&per_page=` → {total, page, per_page, logs: [...]}, newest first.
 
 use std::sync::Arc;
@@ -26,6 +27,8 @@ use crate::extract::{Input, QueryInput};
 const DEFAULT_PER_PAGE: u64 = 10;
 /// Largest page size accepted.
 const MAX_PER_PAGE: u64 = 100;
+/// Longest message accepted (the audit entry must fit a DynamoDB item, 400 KB).
+const MAX_MESSAGE_CHARS: usize = 10_000;
 
 pub(super) fn routes() -> Router<Arc<AppContext>> {
     Router::new().route("/status", get(status)).route("/update", post(update)).route("/logs", get(logs))
@@ -98,6 +101,9 @@ async fn update(
     let (Some(counter), Some(message)) = (body.counter, body.message) else {
         return Err(ApiError::bad_request("counter (integer) and message (string) are required"));
     };
+    if message.chars().count() > MAX_MESSAGE_CHARS {
+        return Err(ApiError::bad_request(format!("message must be at most {MAX_MESSAGE_CHARS} characters")));
+    }
     let at = humantime::format_rfc3339_nanos(std::time::SystemTime::now()).to_string();
     let state = ctx.store.update_shared_state(counter, &message, &at).await?;
     Ok(Json(json!({ "counter": state.counter, "message": state.message, "timestamp": at })))

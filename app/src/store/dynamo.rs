@@ -39,6 +39,9 @@ type Record = HashMap<String, Av>;
 /// Ids tried before giving up on an insert.
 const ID_ATTEMPTS: usize = 16;
 
+/// Longest sort key DynamoDB accepts, in bytes.
+const MAX_SORT_KEY_BYTES: usize = 1024;
+
 /// The DynamoDB store.
 pub struct DynamoStore {
     client: Client,
@@ -82,6 +85,9 @@ impl DynamoStore {
     }
 
     async fn get(&self, pk: &str, sk: &str) -> StoreResult<Option<Record>> {
+        if !is_storable_key(sk) {
+            return Ok(None);
+        }
         let out = self
             .client
             .get_item()
@@ -167,6 +173,9 @@ impl DynamoStore {
 
     /// Deletes one record; `NotFound` if it does not exist.
     async fn delete_existing(&self, pk: &str, sk: &str) -> StoreResult<()> {
+        if !is_storable_key(sk) {
+            return Err(StoreError::NotFound);
+        }
         let deleted = self
             .client
             .delete_item()
@@ -203,6 +212,13 @@ impl DynamoStore {
             .map_err(StoreError::backend)?;
         Ok(TransactWriteItem::builder().put(put).build())
     }
+}
+
+/// Whether any record can have the sort key `sk`: DynamoDB refuses an empty or over-long
+/// key with a validation error, so a look-up by one (a login name, a path parameter) finds
+/// nothing rather than fails.
+fn is_storable_key(sk: &str) -> bool {
+    !sk.is_empty() && sk.len() <= MAX_SORT_KEY_BYTES
 }
 
 fn s(value: impl Into<String>) -> Av {

@@ -101,3 +101,9 @@ pub async fn dynamo_route_matches_the_store(backend: Backend) {
         }
     }
 }
+
+pub async fn removing_an_impossible_username_is_400(backend: Backend) {
+    let srv = TestServer::start(backend).await;
+    let too_long = format!("/api/v1/users/{}", "a".repeat(1025));
+    expect_error(srv.request(Method::DELETE, &too_long).send().await.unwrap(), 400).await;
+}

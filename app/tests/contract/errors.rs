@@ -117,3 +117,29 @@ pub async fn openapi_documents_every_route(backend: Backend) {
         assert!(paths.contains_key(routed), "{routed} missing from the document");
     }
 }
+
+pub async fn undecodable_path_parameters_are_400_json(backend: Backend) {
+    let srv = TestServer::start(backend).await;
+    let account = srv.request(Method::DELETE, "/api/v1/users/%FF").send().await.unwrap();
+    expect_error(account, 400).await;
+    let token = srv.demo_token().await;
+    let item = srv.request(Method::GET, "/items/%C3%28").bearer_auth(token).send().await.unwrap();
+    expect_error(item, 400).await;
+}
+
+pub async fn an_unread_body_closes_the_connection_and_says_so(backend: Backend) {
+    let srv = TestServer::start(backend).await;
+    let unread = srv
+        .request(Method::POST, "/update")
+        .header("content-type", "application/json")
+        .body(format!("{{\"message\": \"{}\"}}", "x".repeat(512 * 1024)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unread.headers().get("connection").map(|v| v.as_bytes()), Some(&b"close"[..]));
+    expect_error(unread, 401).await;
+    let read = srv.post_json("/user", &json!({"name": "Mario Rossi", "email": "m.rossi@satispay.it"})).await;
+    assert!(read.headers().get("connection").is_none(), "a connection whose body was read is kept alive");
+    assert_eq!(read.status(), 201);
+    assert_eq!(srv.get("/health").await.status(), 200);
+}

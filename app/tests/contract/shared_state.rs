@@ -105,3 +105,10 @@ pub async fn concurrent_updates_all_land(backend: Backend) {
     ids.sort_unstable();
     assert_eq!(ids, (1..=writers).collect::<Vec<_>>(), "audit ids must be unique and gapless");
 }
+
+pub async fn messages_longer_than_10000_characters_are_refused(backend: Backend) {
+    let srv = TestServer::start(backend).await;
+    assert_eq!(update(&srv, 1, &"é".repeat(10_000)).await.status(), 200);
+    expect_error(update(&srv, 2, &"é".repeat(10_001)).await, 400).await;
+    assert_eq!(json_with(srv.get("/status").await, 200).await["counter"], 1, "a refused update changed the state");
+}
