@@ -86,11 +86,14 @@ impl Kind for InstanceProfile {
         }))
     }
 
-    async fn delete(&self, cx: &Cx, id: &str, attrs: &Attrs) -> anyhow::Result<()> {
-        if let Ok(role) = text(attrs, "role_name") {
-            gone_is_fine(
-                cx.iam.remove_role_from_instance_profile().instance_profile_name(id).role_name(role).send().await,
-            )?;
+    async fn delete(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<()> {
+        // The roles it holds now: an interrupted deletion may have removed the role already.
+        let Some(found) = found(cx.iam.get_instance_profile().instance_profile_name(id).send().await)? else {
+            return Ok(());
+        };
+        for role in found.instance_profile().map(|p| p.roles()).unwrap_or_default() {
+            let request = cx.iam.remove_role_from_instance_profile().instance_profile_name(id);
+            gone_is_fine(request.role_name(role.role_name()).send().await)?;
         }
         gone_is_fine(cx.iam.delete_instance_profile().instance_profile_name(id).send().await)
     }
