@@ -136,6 +136,7 @@ pub async fn items_need_a_valid_token(backend: Backend) {
     let basic = srv.request(Method::GET, "/items").basic_auth("demo", Some("password123")).send().await.unwrap();
     expect_error(basic, 401).await;
     assert_eq!(call(&srv, Method::GET, "/items", &valid, None).await.status(), 200);
+    eprintln!("REPORT security-jwt: missing, expired, tampered, alg:none, foreign-key, garbage and Basic → 401");
 }
 
 pub async fn users_only_see_their_own_items(backend: Backend) {
@@ -150,6 +151,7 @@ pub async fn users_only_see_their_own_items(backend: Backend) {
     expect_error(call(&srv, Method::DELETE, &path, &mallory, None).await, 404).await;
     let still = json_with(call(&srv, Method::GET, &path, &alice, None).await, 200).await;
     assert_eq!(still["name"], "secret");
+    eprintln!("REPORT security-items: another user's item: list empty, GET/PUT/DELETE → 404, item unchanged");
 }
 
 pub async fn login_is_rate_limited(backend: Backend) {
@@ -162,6 +164,7 @@ pub async fn login_is_rate_limited(backend: Backend) {
     let retry_after: u64 = limited.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=60).contains(&retry_after), "Retry-After {retry_after}");
     expect_error(limited, 429).await;
+    eprintln!("REPORT security-login: the 6th login in a minute → 429 with Retry-After");
 
     let relaxed = TestServer::start_with(backend, &["--rate-login", "8"]).await;
     for _ in 0..8 {
