@@ -50,9 +50,10 @@ pub enum Command {
     ///
     /// Example: `cloudcomp status -f stacks/default.yaml`, `cloudcomp status --local`
     Status(StatusArgs),
-    /// Tear down everything the state file records (with --local: the local stack).
+    /// Tear down everything the state file records (with --local: the local stack; with
+    /// --from-tags: what carries the stack's tag at AWS, when the state file is lost).
     ///
-    /// Example: `cloudcomp destroy -f stacks/default.yaml`
+    /// Example: `cloudcomp destroy -f stacks/default.yaml`, `cloudcomp destroy --stack demo --from-tags`
     Destroy(DestroyArgs),
     /// Build the app image (static binary, FROM scratch) and, with --push, push it.
     ///
