@@ -1,82 +1,22 @@
 //! The `cloudcomp-app` binary as a process: configuration by environment, secrets kept out
 //! of output, SIGTERM, several processes on one SQLite file, and durability under kill -9.
 
-use std::io::{BufRead, BufReader};
+mod support;
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use support::App;
 
 const API_KEY: &str = "api-key-that-must-not-leak";
 const JWT_SECRET: &str = "jwt-secret-that-must-not-leak-0123456789";
 
-/// A running `cloudcomp-app` process and everything it printed so far.
-struct AppProcess {
-    child: Child,
-    base: String,
-    output: Arc<Mutex<String>>,
-}
-
-impl AppProcess {
-    fn start(db: &Path) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_cloudcomp-app"))
-            .env("CLOUDCOMP_LISTEN", "127.0.0.1:0")
-            .env("CLOUDCOMP_DB_PATH", db)
-            .env("CLOUDCOMP_API_KEY", API_KEY)
-            .env("CLOUDCOMP_JWT_SECRET", JWT_SECRET)
-            .env("CLOUDCOMP_LOG", "debug")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("starting cloudcomp-app");
-        let output = Arc::new(Mutex::new(String::new()));
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-        for stream in [
-            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
-            Box::new(child.stderr.take().unwrap()),
-        ] {
-            let output = output.clone();
-            let addr_tx = addr_tx.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    if let Some(rest) = line.split("listen=").nth(1) {
-                        let _ = addr_tx.send(rest.split_whitespace().next().unwrap_or_default().to_string());
-                    }
-                    output.lock().unwrap().push_str(&(line + "\n"));
-                }
-            });
-        }
-        let addr = addr_rx.recv_timeout(Duration::from_secs(30)).expect("the app never said where it listens");
-        AppProcess { child, base: format!("http://{addr}"), output }
-    }
-
-    fn signal(&self, signal: &str) {
-        let status = Command::new("kill").args([signal, &self.child.id().to_string()]).status().unwrap();
-        assert!(status.success());
-    }
-
-    fn wait(&mut self) -> std::process::ExitStatus {
-        for _ in 0..100 {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("the app did not exit within 5 s");
-    }
-
-    fn output(&self) -> String {
-        self.output.lock().unwrap().clone()
-    }
-}
-
-impl Drop for AppProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The app on `db`, with this file's secrets and debug logging (to prove nothing leaks).
+fn start(db: &Path) -> App {
+    App::start(db, &[("CLOUDCOMP_API_KEY", API_KEY), ("CLOUDCOMP_JWT_SECRET", JWT_SECRET), ("CLOUDCOMP_LOG", "debug")])
 }
 
 async fn update(client: &reqwest::Client, base: &str, counter: i64) -> reqwest::Result<reqwest::Response> {
@@ -108,7 +48,7 @@ fn help_never_shows_secrets() {
 #[tokio::test]
 async fn sigterm_finishes_requests_in_flight_and_logs_no_secrets() {
     let dir = tempfile::tempdir().unwrap();
-    let mut app = AppProcess::start(&dir.path().join("app.db"));
+    let mut app = start(&dir.path().join("app.db"));
     let client = reqwest::Client::new();
     assert_eq!(update(&client, &app.base, 7).await.unwrap().status(), 200);
     // argon2 makes a login take a while: SIGTERM arrives while it is in flight.
@@ -140,7 +80,7 @@ async fn sigterm_finishes_requests_in_flight_and_logs_no_secrets() {
 async fn processes_sharing_one_sqlite_file_see_each_others_writes() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("shared.db");
-    let (a, b) = (AppProcess::start(&db), AppProcess::start(&db));
+    let (a, b) = (start(&db), start(&db));
     let client = reqwest::Client::new();
     // B reads (and caches) the empty lists first; A's writes must still show through B.
     let before: Value = client.get(format!("{}/users", b.base)).send().await.unwrap().json().await.unwrap();
@@ -180,7 +120,7 @@ async fn processes_sharing_one_sqlite_file_see_each_others_writes() {
 async fn every_acknowledged_write_survives_kill_9() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("crash.db");
-    let app = AppProcess::start(&db);
+    let app = start(&db);
     let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
     let acknowledged = Arc::new(Mutex::new(Vec::new()));
     let writers: Vec<_> = (0..16)
@@ -221,7 +161,7 @@ async fn every_acknowledged_write_survives_kill_9() {
         acknowledged.len()
     );
 
-    let restarted = AppProcess::start(&db);
+    let restarted = start(&db);
     let logs: Value = client.get(format!("{}/logs", restarted.base)).send().await.unwrap().json().await.unwrap();
     assert!(logs["total"].as_u64().unwrap() >= acknowledged.len() as u64);
 }

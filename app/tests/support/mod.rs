@@ -1,5 +1,7 @@
-//! The `cloudcomp-app` binary as a child process for the reliability tests, started the way
-//! an init system or a container runtime starts it: under a soft open-files limit of 1,024.
+//! The `cloudcomp-app` binary as a child process for the process-level tests, started the
+//! way an init system or a container runtime starts it: under a soft open-files limit of 1,024.
+
+#![allow(dead_code)] // each test crate uses its own subset
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
@@ -55,6 +57,28 @@ impl App {
             panic!("the app never said where it listens:\n{}", output.lock().unwrap());
         };
         App { child, base: format!("http://{addr}"), output }
+    }
+
+    /// Sends `signal` (`-TERM`, `-KILL`) to the app.
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill").args([signal, &self.child.id().to_string()]).status().unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits up to 5 s for the app to exit.
+    pub fn wait(&mut self) -> std::process::ExitStatus {
+        for _ in 0..100 {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("the app did not exit within 5 s");
+    }
+
+    /// Everything the app printed so far.
+    pub fn output(&self) -> String {
+        self.output.lock().unwrap().clone()
     }
 
     /// The last few thousand characters the app printed, for failure messages.
