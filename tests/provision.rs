@@ -2,6 +2,8 @@
 //! started by .ci/run): create, no-change, change in place, destroy, checked through the
 //! AWS API rather than the state file.
 
+mod support;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -11,11 +13,7 @@ use cloudcomp::engine::{self, Report, Verb};
 use cloudcomp::plan::{self, Action, Address, Resource};
 use cloudcomp::stack;
 use cloudcomp::state::{self, State};
-
-fn moto() -> String {
-    std::env::var("CLOUDCOMP_TEST_AWS_ENDPOINT")
-        .expect("CLOUDCOMP_TEST_AWS_ENDPOINT is not set: start moto_server (bash .ci/run does)")
-}
+use support::{moto, moto_addr, run_with, stderr, stdout};
 
 /// Records every finished step.
 #[derive(Default)]
@@ -169,30 +167,6 @@ fn urlencoding_decode(text: &str) -> String {
     form_urlencoded::parse(format!("x={text}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default()
 }
 
-fn cloudcomp(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_cloudcomp")).args(args).output().expect("running cloudcomp")
-}
-
-/// Runs the CLI off the runtime's threads (the proxy runs on them).
-async fn run(args: &[&str]) -> std::process::Output {
-    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    tokio::task::spawn_blocking(move || cloudcomp(&args.iter().map(String::as_str).collect::<Vec<_>>())).await.unwrap()
-}
-
-fn stderr(output: &std::process::Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn stdout(output: &std::process::Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn moto_addr() -> std::net::SocketAddr {
-    let endpoint = moto();
-    let host = endpoint.trim_start_matches("http://").trim_end_matches('/');
-    std::net::ToSocketAddrs::to_socket_addrs(host).unwrap().next().unwrap()
-}
-
 async fn proxy() -> aws_proxy::Proxy {
     aws_proxy::Proxy::start("127.0.0.1:0".parse().unwrap(), moto_addr(), Duration::ZERO, aws_proxy::Faults::NONE)
         .await
@@ -211,7 +185,7 @@ async fn the_cli_ups_shows_status_changes_only_what_differs_repairs_drift_and_de
     let endpoint = proxy.url();
     let cx = Cx::connect(&name, "us-east-1", Some(&moto()), None).await;
 
-    let up = run(&["up", "-f", file, "--endpoint-url", &endpoint]).await;
+    let up = run_with(&["up", "-f", file, "--endpoint-url", &endpoint], &[]).await;
     assert!(up.status.success(), "up failed: {}", stderr(&up));
     let url = stdout(&up);
     assert!(url.trim().starts_with("http://") && url.trim().ends_with("/api/v1/users"), "up printed {url:?}");
@@ -219,7 +193,7 @@ async fn the_cli_ups_shows_status_changes_only_what_differs_repairs_drift_and_de
     assert!(state_file.exists(), "no state file beside the stack");
 
     // status: every resource live, the group's instances, the targets, the alarms, the URL.
-    let status = run(&["status", "-f", file, "--endpoint-url", &endpoint, "--json"]).await;
+    let status = run_with(&["status", "-f", file, "--endpoint-url", &endpoint, "--json"], &[]).await;
     assert!(status.status.success(), "status failed: {}", stderr(&status));
     let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
     assert_eq!(status["url"].as_str(), Some(url.trim()));
@@ -231,19 +205,19 @@ async fn the_cli_ups_shows_status_changes_only_what_differs_repairs_drift_and_de
     assert!(instances.iter().all(|i| i["id"].as_str().unwrap().starts_with("i-") && i["lifecycle"].is_string()));
     assert!(find("target_group.app")["details"]["targets"].is_array());
     assert!(find("alarm.scale_out")["details"]["state"].is_string());
-    let text_status = run(&["status", "-f", file, "--endpoint-url", &endpoint]).await;
+    let text_status = run_with(&["status", "-f", file, "--endpoint-url", &endpoint], &[]).await;
     assert!(stdout(&text_status).contains("autoscaling_group.app") && stdout(&text_status).contains(url.trim()));
 
     // A second `up` with no change reads every resource and changes nothing.
     proxy.clear();
-    let again = run(&["up", "-f", file, "--endpoint-url", &endpoint]).await;
+    let again = run_with(&["up", "-f", file, "--endpoint-url", &endpoint], &[]).await;
     assert!(again.status.success(), "no-change up failed: {}", stderr(&again));
     assert!(stderr(&again).contains("no changes"), "{}", stderr(&again));
     let calls = proxy.calls();
     let mutating: Vec<_> = calls.iter().filter(|c| c.is_mutating()).collect();
     assert!(mutating.is_empty(), "a no-change up mutated: {mutating:?}");
     assert!(calls.len() >= resources.len(), "refresh read only {} resources", calls.len());
-    assert_eq!(run(&["plan", "-f", file, "--endpoint-url", &endpoint]).await.status.code(), Some(0));
+    assert_eq!(run_with(&["plan", "-f", file, "--endpoint-url", &endpoint], &[]).await.status.code(), Some(0));
 
     // A changed field: the plan shows exactly it, up applies exactly it.
     std::fs::write(
@@ -251,7 +225,7 @@ async fn the_cli_ups_shows_status_changes_only_what_differs_repairs_drift_and_de
         text.replace("allow_from: [0.0.0.0/0]", "allow_from: [203.0.113.0/24]"),
     )
     .unwrap();
-    let plan = run(&["plan", "-f", file, "--endpoint-url", &endpoint, "--json"]).await;
+    let plan = run_with(&["plan", "-f", file, "--endpoint-url", &endpoint, "--json"], &[]).await;
     assert_eq!(plan.status.code(), Some(2), "{}", stderr(&plan));
     let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
     let changes: Vec<(&str, &str)> = plan["changes"]
@@ -262,7 +236,7 @@ async fn the_cli_ups_shows_status_changes_only_what_differs_repairs_drift_and_de
         .collect();
     assert_eq!(changes, [("security_group.alb", "update")]);
     proxy.clear();
-    let applied = run(&["up", "-f", file, "--endpoint-url", &endpoint]).await;
+    let applied = run_with(&["up", "-f", file, "--endpoint-url", &endpoint], &[]).await;
     assert!(applied.status.success(), "up failed: {}", stderr(&applied));
     let mutating: Vec<String> = proxy.calls().into_iter().filter(|c| c.is_mutating()).map(|c| c.action).collect();
     assert_eq!(mutating, ["RevokeSecurityGroupIngress", "AuthorizeSecurityGroupIngress"]);
@@ -276,36 +250,36 @@ async fn the_cli_ups_shows_status_changes_only_what_differs_repairs_drift_and_de
         .await
         .unwrap();
     cx.cloudwatch.delete_alarms().alarm_names(format!("{name}-requests-scale-in")).send().await.unwrap();
-    let plan = run(&["plan", "-f", file, "--endpoint-url", &endpoint]).await;
+    let plan = run_with(&["plan", "-f", file, "--endpoint-url", &endpoint], &[]).await;
     assert_eq!(plan.status.code(), Some(2));
     let shown = stdout(&plan);
     assert!(shown.contains("autoscaling_group.app was changed outside cloudcomp: max_size"), "{shown}");
     assert!(shown.contains("alarm.scale_in was deleted outside cloudcomp"), "{shown}");
     assert!(shown.contains("max_size: 3 → 5"), "{shown}");
-    let repaired = run(&["up", "-f", file, "--endpoint-url", &endpoint]).await;
+    let repaired = run_with(&["up", "-f", file, "--endpoint-url", &endpoint], &[]).await;
     assert!(repaired.status.success(), "up failed: {}", stderr(&repaired));
     let group = groups_named(&cx, &format!("{name}-asg")).await;
     assert_eq!(group.auto_scaling_groups()[0].max_size(), Some(5));
     let alarm = cx.cloudwatch.describe_alarms().alarm_names(format!("{name}-requests-scale-in")).send().await.unwrap();
     assert_eq!(alarm.metric_alarms().len(), 1, "the deleted alarm was not recreated");
-    assert_eq!(run(&["plan", "-f", file, "--endpoint-url", &endpoint]).await.status.code(), Some(0));
+    assert_eq!(run_with(&["plan", "-f", file, "--endpoint-url", &endpoint], &[]).await.status.code(), Some(0));
 
     // A second run while the state is locked by a live process changes nothing.
     let lock = state_file.with_file_name(format!("{name}.state.json.lock"));
     std::fs::write(&lock, format!("{} 2026-01-01T00:00:00Z\n", std::process::id())).unwrap();
-    let locked = run(&["destroy", "-f", file, "--endpoint-url", &endpoint]).await;
+    let locked = run_with(&["destroy", "-f", file, "--endpoint-url", &endpoint], &[]).await;
     assert_eq!(locked.status.code(), Some(1));
     assert!(stderr(&locked).contains(&format!("locked by pid {}", std::process::id())));
     std::fs::remove_file(&lock).unwrap();
 
-    let down = run(&["destroy", "-f", file, "--endpoint-url", &endpoint]).await;
+    let down = run_with(&["destroy", "-f", file, "--endpoint-url", &endpoint], &[]).await;
     assert!(down.status.success(), "destroy failed: {}", stderr(&down));
     let state: serde_json::Value = serde_json::from_slice(&std::fs::read(&state_file).unwrap()).unwrap();
     assert_eq!(state["resources"], serde_json::json!({}));
     for kind in ["vpc", "subnet", "security_group", "internet_gateway", "route_table"] {
         assert_eq!(tagged(&cx, kind).await, 0, "{kind} left behind");
     }
-    let status = run(&["status", "-f", file, "--endpoint-url", &endpoint]).await;
+    let status = run_with(&["status", "-f", file, "--endpoint-url", &endpoint], &[]).await;
     assert!(stdout(&status).contains("is not deployed"), "{}", stdout(&status));
 }
 
@@ -326,7 +300,7 @@ async fn destroy_refuses_what_does_not_carry_the_stack_tag() {
     });
     std::fs::write(&state_file, state.to_string()).unwrap();
     let args = ["destroy", "-f", file.to_str().unwrap(), "--state", state_file.to_str().unwrap(), "--endpoint-url"];
-    let down = run(&[&args[..], &[moto().as_str()]].concat()).await;
+    let down = run_with(&[&args[..], &[moto().as_str()]].concat(), &[]).await;
     assert_eq!(down.status.code(), Some(1));
     assert!(
         stderr(&down).contains(&format!("refusing to delete vpc {stranger}: it is not tagged cloudcomp:stack={name}")),

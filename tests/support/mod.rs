@@ -35,6 +35,11 @@ pub async fn run_with(args: &[&str], env: &[(&str, &str)]) -> Output {
     .unwrap()
 }
 
+/// What a run printed on stdout.
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
 /// What a run printed on stderr.
 pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
