@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use aws_sdk_ec2::types::ResourceType;
 
-use super::{Applied, Attrs, Cx, Kind, Live, found, gone_is_fine, tags, text, until_released};
+use super::{Applied, Attrs, Cx, Kind, Live, already_done, found, gone_is_fine, tags, text, until_released};
 
 /// The `internet_gateway` kind.
 pub struct InternetGateway;
@@ -36,7 +36,8 @@ impl Kind for InternetGateway {
         };
         let id = gateway.internet_gateway_id().unwrap_or_default();
         if gateway.attachments().is_empty() {
-            cx.ec2.attach_internet_gateway().internet_gateway_id(id).vpc_id(text(attrs, "vpc_id")?).send().await?;
+            let attach = cx.ec2.attach_internet_gateway().internet_gateway_id(id).vpc_id(text(attrs, "vpc_id")?);
+            already_done(attach.send().await, &["Resource.AlreadyAssociated"])?;
         }
         Ok(Some(Applied::with_id(id)))
     }

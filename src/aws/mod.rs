@@ -203,6 +203,20 @@ where
     }
 }
 
+/// Treats the error `codes` as success: what the call would do is already done (a killed
+/// run's last call can still land at AWS after the next run has read the resource).
+pub fn already_done<T, E, R>(result: Result<T, SdkError<E, R>>, codes: &[&str]) -> anyhow::Result<()>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(()),
+        Err(err) if err.code().is_some_and(|c| codes.contains(&c)) => Ok(()),
+        Err(err) => Err(anyhow::Error::new(err)),
+    }
+}
+
 /// Turns "not found" into `None`: what a read of a deleted resource answers.
 pub fn found<T, E, R>(result: Result<T, SdkError<E, R>>) -> anyhow::Result<Option<T>>
 where

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use aws_sdk_ec2::types::{Filter, ResourceType};
 use serde_json::{Value, json};
 
-use super::{Applied, Attrs, Cx, Kind, Live, found, gone_is_fine, tags, text, until_released};
+use super::{Applied, Attrs, Cx, Kind, Live, already_done, found, gone_is_fine, tags, text, until_released};
 
 /// The `route_table` kind.
 pub struct RouteTable;
@@ -117,13 +117,9 @@ impl Kind for RouteTable {
                     .send()
                     .await?;
             } else {
-                cx.ec2
-                    .create_route()
-                    .route_table_id(id)
-                    .destination_cidr_block(destination)
-                    .gateway_id(gateway)
-                    .send()
-                    .await?;
+                let create =
+                    cx.ec2.create_route().route_table_id(id).destination_cidr_block(destination).gateway_id(gateway);
+                already_done(create.send().await, &["RouteAlreadyExists"])?;
             }
         }
         let wanted = subnet_ids(after);
@@ -134,7 +130,8 @@ impl Kind for RouteTable {
             }
         }
         for subnet in wanted.iter().filter(|s| !current.iter().any(|(_, c)| c == *s)) {
-            cx.ec2.associate_route_table().route_table_id(id).subnet_id(subnet).send().await?;
+            let associate = cx.ec2.associate_route_table().route_table_id(id).subnet_id(subnet);
+            already_done(associate.send().await, &["Resource.AlreadyAssociated"])?;
         }
         if !before.is_empty() {
             tags::update_ec2(cx, id, before, after).await?;

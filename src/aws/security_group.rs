@@ -4,10 +4,11 @@
 use std::collections::BTreeSet;
 
 use async_trait::async_trait;
+use aws_sdk_ec2::error::ProvideErrorMetadata;
 use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType, UserIdGroupPair};
 use serde_json::{Value, json};
 
-use super::{Applied, Attrs, Cx, Kind, Live, found, gone_is_fine, tags, text, until_released};
+use super::{Applied, Attrs, Cx, Kind, Live, already_done, found, gone_is_fine, tags, text, until_released};
 
 /// The `security_group` kind.
 pub struct SecurityGroup;
@@ -73,11 +74,25 @@ async fn change_rules(cx: &Cx, id: &str, before: &Attrs, after: &Attrs) -> anyho
         cx.ec2.revoke_security_group_ingress().group_id(id).set_ip_permissions(Some(revoke)).send().await?;
     }
     let grant: Vec<IpPermission> = new.difference(&old).map(|r| permission(r)).collect::<anyhow::Result<_>>()?;
-    if !grant.is_empty() {
-        cx.ec2.authorize_security_group_ingress().group_id(id).set_ip_permissions(Some(grant)).send().await?;
+    if grant.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    let authorize =
+        |permissions| cx.ec2.authorize_security_group_ingress().group_id(id).set_ip_permissions(Some(permissions));
+    match authorize(grant.clone()).send().await {
+        // A rule already there: AWS refuses the whole batch, so grant one by one.
+        Err(err) if err.code() == Some(DUPLICATE) => {
+            for permission in grant {
+                already_done(authorize(vec![permission]).send().await, &[DUPLICATE])?;
+            }
+            Ok(())
+        }
+        other => other.map(drop).map_err(Into::into),
+    }
 }
+
+/// The error code of a grant that exists already.
+const DUPLICATE: &str = "InvalidPermission.Duplicate";
 
 #[async_trait]
 impl Kind for SecurityGroup {
