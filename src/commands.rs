@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
@@ -23,6 +23,10 @@ use crate::{engine, image, local, recover, timings, ui};
 
 /// Exit code of `plan` when there are changes (and of any command on a bad stack file).
 pub const EXIT_CHANGES: u8 = 2;
+
+/// How long a run that takes over a killed run's lock waits before looking for what that
+/// run created: a call sent just before the kill still lands at AWS after it.
+const LANDING_GRACE: Duration = Duration::from_secs(2);
 
 /// A loaded stack with its state file location.
 struct Loaded {
@@ -280,8 +284,15 @@ async fn apply(
     desired: &[Resource],
 ) -> anyhow::Result<State> {
     let started = Instant::now();
-    let _lock = StateLock::acquire(state_path)?;
+    let lock = StateLock::acquire(state_path)?;
     let mut state = state::load(state_path, &stack.name, &stack.region)?;
+    if let (Some(pid), false) = (lock.took_over_from(), state.pending.is_empty()) {
+        eprintln!(
+            "Run {pid} was killed while creating; giving its last AWS calls {}s to land before looking for what it made.",
+            LANDING_GRACE.as_secs()
+        );
+        tokio::time::sleep(LANDING_GRACE).await;
+    }
     let cx = connect(args, stack).await;
     let adopted = recover::adopt_pending(&cx, aws::kind, &mut state, state_path).await?;
     ui::print_found(&mut anstream::stderr().lock(), ui::Search::Interrupted, &adopted)

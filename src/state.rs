@@ -189,6 +189,8 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
 #[must_use = "the lock is released when dropped"]
 pub struct StateLock {
     path: PathBuf,
+    /// The dead process whose lock this one replaced, if any.
+    took_over_from: Option<u32>,
 }
 
 impl StateLock {
@@ -198,6 +200,7 @@ impl StateLock {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             fs::create_dir_all(dir).map_err(io_error(dir))?;
         }
+        let mut took_over_from = None;
         for _ in 0..2 {
             match OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path) {
                 Ok(mut file) => {
@@ -207,7 +210,7 @@ impl StateLock {
                         humantime::format_rfc3339_seconds(std::time::SystemTime::now())
                     );
                     file.write_all(holder.as_bytes()).and_then(|()| file.sync_all()).map_err(io_error(&path))?;
-                    return Ok(StateLock { path });
+                    return Ok(StateLock { path, took_over_from });
                 }
                 Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
                     let holder = fs::read_to_string(&path).unwrap_or_default();
@@ -219,13 +222,24 @@ impl StateLock {
                             return Err(StateError::Locked { path: state_path.to_path_buf(), pid, since });
                         }
                         // Stale: its holder is gone (killed, crashed). Take it over.
-                        _ => fs::remove_file(&path).map_err(io_error(&path))?,
+                        _ => {
+                            took_over_from = pid;
+                            fs::remove_file(&path).map_err(io_error(&path))?;
+                        }
                     }
                 }
                 Err(err) => return Err(io_error(&path)(err)),
             }
         }
         Err(io_error(&path)(std::io::Error::other("the lock file keeps reappearing")))
+    }
+}
+
+impl StateLock {
+    /// The process that held the lock when it died (killed: its last calls may still be on
+    /// their way to AWS), if this lock replaced a stale one.
+    pub fn took_over_from(&self) -> Option<u32> {
+        self.took_over_from
     }
 }
 
@@ -307,9 +321,11 @@ mod tests {
             Err(StateError::Locked { pid, .. }) => assert_eq!(pid, std::process::id()),
             other => panic!("expected Locked, got {other:?}"),
         }
+        assert_eq!(held.took_over_from(), None);
         drop(held);
         // A lock left by a process that is gone.
         fs::write(lock_path(&path), "4000000000 2026-01-01T00:00:00Z\n").unwrap();
-        let _taken = StateLock::acquire(&path).unwrap();
+        let taken = StateLock::acquire(&path).unwrap();
+        assert_eq!(taken.took_over_from(), Some(4_000_000_000));
     }
 }
