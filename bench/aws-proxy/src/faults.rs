@@ -9,6 +9,8 @@ use hyper::body::Bytes;
 use hyper::{HeaderMap, Response, StatusCode};
 use rand::RngExt;
 
+use crate::protocol::Protocol;
+
 /// How often calls fail and how long some wait.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Faults {
@@ -50,63 +52,7 @@ impl Faults {
             1 => (StatusCode::INTERNAL_SERVER_ERROR, "InternalFailure"),
             _ => (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable"),
         };
-        Some((code.to_string(), protocol.error(status, code)))
-    }
-}
-
-/// How a service encodes errors.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Protocol {
-    /// EC2's query protocol: `<Response><Errors><Error>…`.
-    Ec2,
-    /// The AWS query protocol (IAM, ELB, Auto Scaling, CloudWatch): `<ErrorResponse>…`.
-    Query,
-    /// The JSON protocols (DynamoDB, ECR, SSM): `{"__type": …}`.
-    Json,
-}
-
-impl Protocol {
-    fn of(headers: &HeaderMap) -> Protocol {
-        if headers.contains_key("x-amz-target") {
-            return Protocol::Json;
-        }
-        let authorization = headers.get("authorization").and_then(|a| a.to_str().ok()).unwrap_or_default();
-        if authorization.contains("/ec2/aws4_request") { Protocol::Ec2 } else { Protocol::Query }
-    }
-
-    fn throttling_code(self) -> &'static str {
-        match self {
-            Protocol::Ec2 => "RequestLimitExceeded",
-            Protocol::Query => "Throttling",
-            Protocol::Json => "ThrottlingException",
-        }
-    }
-
-    fn error(self, status: StatusCode, code: &str) -> Response<Full<Bytes>> {
-        let message = "injected by aws-proxy";
-        let (content_type, body) = match self {
-            Protocol::Ec2 => (
-                "text/xml",
-                format!(
-                    "<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors>\
-                     <RequestID>injected</RequestID></Response>"
-                ),
-            ),
-            Protocol::Query => (
-                "text/xml",
-                format!(
-                    "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message>\
-                     </Error><RequestId>injected</RequestId></ErrorResponse>"
-                ),
-            ),
-            Protocol::Json => ("application/x-amz-json-1.0", format!(r#"{{"__type":"{code}","message":"{message}"}}"#)),
-        };
-        Response::builder()
-            .status(status)
-            .header("content-type", content_type)
-            .header("x-amzn-errortype", code)
-            .body(Full::new(Bytes::from(body)))
-            .expect("a valid response")
+        Some((code.to_string(), protocol.error(status, code, "injected by aws-proxy")))
     }
 }
 
@@ -129,14 +75,5 @@ mod tests {
         }
         assert!(Faults::NONE.error(&headers).is_none());
         assert_eq!(Faults::NONE.delay(), Duration::ZERO);
-    }
-
-    #[test]
-    fn errors_speak_the_calls_protocol() {
-        let mut headers = HeaderMap::new();
-        assert_eq!(Protocol::of(&headers), Protocol::Query);
-        headers.insert("x-amz-target", "DynamoDB_20120810.CreateTable".parse().unwrap());
-        assert_eq!(Protocol::of(&headers), Protocol::Json);
-        assert_eq!(Protocol::Json.throttling_code(), "ThrottlingException");
     }
 }

@@ -1,17 +1,28 @@
 //! A proxy in front of moto_server for tests and benchmarks: it records every AWS call
 //! (service and action) so that a test can prove a run made no mutating call, can add
 //! a fixed delay to each call so that a benchmark can compare `up` with its critical path
-//! at realistic AWS latencies, and can inject faults ([`Faults`]) so that a test can prove
-//! a run rides out throttling and 5xx answers.
+//! at realistic AWS latencies, can inject faults ([`Faults`]) so that a test can prove
+//! a run rides out throttling and 5xx answers, and in strict mode ([`Strict`]) makes moto
+//! behave like AWS: eventually consistent, slow to release and to boot.
+//!
+//! Every call is a [`Call`] in [`Proxy::calls`]. A strict-mode refusal has `fault` set to
+//! AWS's error code and `strict` to the rule that refused it ([`Call::is_strict_refusal`]);
+//! an answer strict mode rewrote has `strict` set and no `fault`.
 
 mod faults;
+mod journal;
+mod protocol;
+mod request;
+mod strict;
+mod xml;
 
 pub use faults::Faults;
+pub use strict::{Rule, Strict};
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
@@ -21,13 +32,21 @@ use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
 
+use journal::Journal;
+use request::AwsRequest;
+use strict::Judge;
+
 /// One AWS call that went through the proxy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Call {
     /// The action: `DescribeVpcs`, `CreateTable`, … (from the query body or `X-Amz-Target`).
     pub action: String,
-    /// The error injected instead of forwarding it, if any (`Throttling`, …).
+    /// The error answered instead of forwarding it, if any: an injected fault (`Throttling`,
+    /// …) or a strict-mode refusal (`InvalidVpcID.NotFound`, …).
     pub fault: Option<String>,
+    /// The strict-mode rule that refused the call (then `fault` holds AWS's code) or rewrote
+    /// moto's answer to it (then `fault` is `None`).
+    pub strict: Option<Rule>,
 }
 
 impl Call {
@@ -35,13 +54,29 @@ impl Call {
     pub fn is_mutating(&self) -> bool {
         !["Describe", "List", "Get"].iter().any(|read| self.action.starts_with(read))
     }
+
+    /// Whether strict mode refused the call the way AWS would have.
+    pub fn is_strict_refusal(&self) -> bool {
+        self.strict.is_some() && self.fault.is_some()
+    }
+}
+
+/// How a proxy treats the calls it forwards.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Setup {
+    /// Added to every call before it is forwarded.
+    pub delay: Duration,
+    /// The faults injected.
+    pub faults: Faults,
+    /// Strict mode, if on: moto made to behave like AWS.
+    pub strict: Option<Strict>,
 }
 
 /// A running proxy; it stops when dropped.
 pub struct Proxy {
     /// Where it listens.
     pub addr: SocketAddr,
-    calls: Arc<Mutex<Vec<Call>>>,
+    journal: Arc<Journal>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -54,21 +89,26 @@ impl Proxy {
         delay: Duration,
         faults: Faults,
     ) -> std::io::Result<Proxy> {
+        Proxy::start_with(listen, upstream, Setup { delay, faults, strict: None }).await
+    }
+
+    /// Starts a proxy on `listen` forwarding to `upstream` (`host:port`) as `setup` says.
+    pub async fn start_with(listen: SocketAddr, upstream: SocketAddr, setup: Setup) -> std::io::Result<Proxy> {
         let listener = TcpListener::bind(listen).await?;
         let addr = listener.local_addr()?;
-        let calls = Arc::new(Mutex::new(Vec::new()));
-        let recorded = calls.clone();
+        let journal = Arc::new(Journal::default());
+        let forwarder =
+            Arc::new(Forwarder { upstream, setup, judge: setup.strict.map(Judge::new), journal: journal.clone() });
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                let recorded = recorded.clone();
+                let forwarder = forwarder.clone();
                 tokio::spawn(async move {
-                    let service =
-                        service_fn(move |request| forward(request, upstream, delay, faults, recorded.clone()));
+                    let service = service_fn(move |request| forwarder.clone().forward(request));
                     let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
                 });
             }
         });
-        Ok(Proxy { addr, calls, task })
+        Ok(Proxy { addr, journal, task })
     }
 
     /// The proxy's URL, for `--endpoint-url`.
@@ -78,12 +118,12 @@ impl Proxy {
 
     /// Every call so far, in arrival order.
     pub fn calls(&self) -> Vec<Call> {
-        self.calls.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.journal.calls()
     }
 
     /// Forgets the calls recorded so far.
     pub fn clear(&self) {
-        self.calls.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.journal.clear();
     }
 }
 
@@ -93,42 +133,69 @@ impl Drop for Proxy {
     }
 }
 
-async fn forward(
-    request: Request<Incoming>,
+/// What every connection of a proxy shares.
+struct Forwarder {
     upstream: SocketAddr,
-    delay: Duration,
-    faults: Faults,
-    calls: Arc<Mutex<Vec<Call>>>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
-    let (parts, body) = request.into_parts();
-    let body = match body.collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(err) => return Ok(error(format!("reading the request: {err}"))),
-    };
-    let action = action(&parts.headers, &body);
-    let injected = faults.error(&parts.headers);
-    let fault = injected.as_ref().map(|(code, _)| code.clone());
-    calls.lock().unwrap_or_else(|e| e.into_inner()).push(Call { action, fault });
-    tokio::time::sleep(delay + faults.delay()).await;
-    if let Some((_, response)) = injected {
-        return Ok(response);
-    }
-    match send(Request::from_parts(parts, Full::new(body)), upstream).await {
-        Ok(response) => Ok(response),
-        Err(err) => Ok(error(format!("forwarding to {upstream}: {err}"))),
+    setup: Setup,
+    judge: Option<Judge>,
+    journal: Arc<Journal>,
+}
+
+impl Forwarder {
+    /// Answers one call: with an injected fault, a strict-mode refusal, or moto's answer
+    /// (rewritten by strict mode where AWS would answer otherwise).
+    async fn forward(self: Arc<Self>, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+        let (parts, body) = request.into_parts();
+        let body = match body.collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(err) => return Ok(error(format!("reading the request: {err}"))),
+        };
+        let call = AwsRequest::parse(&parts.headers, &body);
+        let injected = self.setup.faults.error(&parts.headers);
+        let fault = injected.as_ref().map(|(code, _)| code.clone());
+        let number = self.journal.push(Call { action: call.action.clone(), fault, strict: None });
+        tokio::time::sleep(self.setup.delay + self.setup.faults.delay()).await;
+        if let Some((_, response)) = injected {
+            return Ok(response);
+        }
+        if let Some(refusal) = self.judge.as_ref().and_then(|judge| judge.refusal(&call, Instant::now())) {
+            self.journal.complete(number, |recorded| {
+                recorded.fault = Some(refusal.code.clone());
+                recorded.strict = Some(refusal.rule);
+            });
+            return Ok(call.protocol.error(StatusCode::BAD_REQUEST, &refusal.code, &refusal.message));
+        }
+        let (mut parts, body) = match send(Request::from_parts(parts, Full::new(body)), self.upstream).await {
+            Ok(answer) => answer,
+            Err(err) => return Ok(error(format!("forwarding to {}: {err}", self.upstream))),
+        };
+        let Some(rewrite) =
+            self.judge.as_ref().and_then(|judge| judge.answered(&call, parts.status, &body, Instant::now()))
+        else {
+            return Ok(Response::from_parts(parts, Full::new(body)));
+        };
+        self.journal.complete(number, |recorded| recorded.strict = Some(rewrite.rule));
+        parts.status = rewrite.status;
+        for stale in ["content-length", "transfer-encoding", "x-amz-crc32", "x-amzn-errortype"] {
+            parts.headers.remove(stale);
+        }
+        Ok(Response::from_parts(parts, Full::new(Bytes::from(rewrite.body))))
     }
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-async fn send(request: Request<Full<Bytes>>, upstream: SocketAddr) -> Result<Response<Full<Bytes>>, BoxError> {
+/// Sends `request` to `upstream` and reads the whole answer.
+async fn send(
+    request: Request<Full<Bytes>>,
+    upstream: SocketAddr,
+) -> Result<(hyper::http::response::Parts, Bytes), BoxError> {
     let stream = TcpStream::connect(upstream).await?;
     let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
     tokio::spawn(connection);
     let response = sender.send_request(request).await?;
     let (parts, body) = response.into_parts();
-    let body = body.collect().await?.to_bytes();
-    Ok(Response::from_parts(parts, Full::new(body)))
+    Ok((parts, body.collect().await?.to_bytes()))
 }
 
 fn error(message: String) -> Response<Full<Bytes>> {
@@ -137,38 +204,31 @@ fn error(message: String) -> Response<Full<Bytes>> {
     response
 }
 
-/// The action of an AWS call: JSON protocols name it in `X-Amz-Target`
-/// (`DynamoDB_20120810.DescribeTable`), query protocols in the form body (`Action=DescribeVpcs`).
-fn action(headers: &hyper::HeaderMap, body: &[u8]) -> String {
-    if let Some(target) = headers.get("x-amz-target").and_then(|t| t.to_str().ok()) {
-        return target.rsplit('.').next().unwrap_or(target).to_string();
-    }
-    String::from_utf8_lossy(body)
-        .split('&')
-        .find_map(|pair| pair.strip_prefix("Action="))
-        .unwrap_or("unknown")
-        .to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn actions_come_from_the_target_header_or_the_query_body() {
-        let mut headers = hyper::HeaderMap::new();
-        assert_eq!(action(&headers, b"Action=DescribeVpcs&Version=2016-11-15"), "DescribeVpcs");
-        headers.insert("x-amz-target", "DynamoDB_20120810.CreateTable".parse().unwrap());
-        assert_eq!(action(&headers, b"{}"), "CreateTable");
+    fn reads_are_not_mutations() {
+        for read in ["DescribeVpcs", "ListTagsForResource", "GetRole"] {
+            assert!(!Call { action: read.into(), fault: None, strict: None }.is_mutating(), "{read}");
+        }
+        for write in ["CreateVpc", "PutMetricAlarm", "unknown"] {
+            assert!(Call { action: write.into(), fault: None, strict: None }.is_mutating(), "{write}");
+        }
     }
 
     #[test]
-    fn reads_are_not_mutations() {
-        for read in ["DescribeVpcs", "ListTagsForResource", "GetRole"] {
-            assert!(!Call { action: read.into(), fault: None }.is_mutating(), "{read}");
-        }
-        for write in ["CreateVpc", "PutMetricAlarm", "unknown"] {
-            assert!(Call { action: write.into(), fault: None }.is_mutating(), "{write}");
-        }
+    fn strict_refusals_are_told_from_faults_and_rewrites() {
+        let refused = Call {
+            action: "ModifyVpcAttribute".into(),
+            fault: Some("InvalidVpcID.NotFound".into()),
+            strict: Some(Rule::Consistency),
+        };
+        let throttled = Call { action: "DescribeVpcs".into(), fault: Some("Throttling".into()), strict: None };
+        let rewritten = Call { action: "DescribeVpcs".into(), fault: None, strict: Some(Rule::Consistency) };
+        assert!(refused.is_strict_refusal());
+        assert!(!throttled.is_strict_refusal());
+        assert!(!rewritten.is_strict_refusal());
     }
 }
