@@ -131,6 +131,13 @@ pub struct UpArgs {
     /// After applying, print each step's time and the critical path through the graph.
     #[arg(long)]
     pub timings: bool,
+    /// Return once AWS has the resources, without waiting for the instances to boot and
+    /// pass the load balancer's health checks.
+    #[arg(long)]
+    pub no_wait: bool,
+    /// How long to wait for the service to be up (instances in service, targets healthy).
+    #[arg(long, default_value = "10m", value_parser = humantime::parse_duration)]
+    pub wait_timeout: std::time::Duration,
     /// Run the stack on this machine instead of AWS: replicas behind a load balancer on
     /// 127.0.0.1, scaled on request count like the cloud stack.
     #[arg(long)]

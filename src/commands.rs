@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
 
@@ -103,13 +103,47 @@ pub async fn up(args: &UpArgs) -> anyhow::Result<ExitCode> {
     let desired = plan::desired(&stack, shipment.tag(), shipment.pushes());
     let missing: Vec<&str> = desired.iter().map(|r| r.kind).filter(|k| aws::kind(k).is_none()).collect();
     anyhow::ensure!(missing.is_empty(), "this build cannot manage resource kinds yet: {}", dedup(missing).join(", "));
+    let started = SystemTime::now();
+    let cx = connect(&args.stack, &stack).await;
+    // Before anything is created: an instance type that cannot run the image is refused.
+    aws::check_instance_type(&cx, &stack.instances.instance_type).await?;
     // Built here; pushed by the graph once its repository exists.
     shipment.build().await?;
     let state = apply(&args.stack, &stack, &state_path, !args.no_refresh, args.timings, &desired).await?;
+    if !args.no_wait {
+        wait_until_serving(&cx, &state, started, args.wait_timeout).await?;
+    }
     if let Some(url) = url(&state) {
         println!("{url}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Waits until the Auto Scaling group's instances are in service and the load balancer
+/// finds them healthy, saying what it waits for.
+async fn wait_until_serving(cx: &Cx, state: &State, since: SystemTime, timeout: Duration) -> anyhow::Result<()> {
+    let output = |address: &str, name: &str| {
+        let recorded = state.resources.get(&plan::Address::from(address))?;
+        recorded.outputs.get(name).and_then(|v| v.as_str()).map(str::to_string)
+    };
+    let (Some(group), Some(target_group)) =
+        (output("autoscaling_group.app", "name"), output("target_group.app", "arn"))
+    else {
+        return Ok(());
+    };
+    let waited = Instant::now();
+    let line = ui::Waiting::new("waiting for the service");
+    let serving = aws::until_serving(cx, &group, &target_group, since, timeout, &|what| line.say(what)).await;
+    match serving {
+        Ok(serving) => {
+            line.done(&format!("service up in {:.1}s: {}", waited.elapsed().as_secs_f64(), serving.summary()));
+            Ok(())
+        }
+        Err(error) => {
+            line.done("the service did not come up");
+            Err(error)
+        }
+    }
 }
 
 /// `cloudcomp up --local`: the stack on this machine.
@@ -193,8 +227,27 @@ pub async fn destroy(args: &DestroyArgs) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
+    sweep_copies(&args.stack, &stack, &state_path).await?;
     apply(&args.stack, &stack, &state_path, false, false, &[]).await?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Records in the state every copy of a recorded resource that AWS holds under the stack's
+/// tags, so that the destroy that follows deletes those too.
+async fn sweep_copies(args: &StackArgs, stack: &Stack, state_path: &std::path::Path) -> anyhow::Result<()> {
+    let _lock = StateLock::acquire(state_path)?;
+    let mut state = state::load(state_path, &stack.name, &stack.region)?;
+    if state.resources.is_empty() {
+        return Ok(());
+    }
+    let cx = connect(args, stack).await;
+    let copies = recover::record_copies(&cx, aws::kind, &mut state).await?;
+    if !copies.is_empty() {
+        ui::print_found(&mut anstream::stderr().lock(), ui::Search::FromTags, &copies)
+            .context("writing the copies found")?;
+        state::save(state_path, &state)?;
+    }
+    Ok(())
 }
 
 /// `cloudcomp destroy --from-tags`: finds every resource the stack would have at AWS, by
@@ -217,7 +270,8 @@ async fn destroy_from_tags(args: &DestroyArgs) -> anyhow::Result<ExitCode> {
         let mut state = state::load(&state_path, &stack.name, &stack.region)?;
         let cx = connect(&args.stack, &stack).await;
         let desired = plan::desired(&stack, crate::ship::UNSHIPPED_TAG, false);
-        let found = recover::rediscover(&cx, aws::kind, &desired, &mut state).await?;
+        let mut found = recover::rediscover(&cx, aws::kind, &desired, &mut state).await?;
+        found.extend(recover::record_copies(&cx, aws::kind, &mut state).await?);
         ui::print_found(&mut anstream::stderr().lock(), ui::Search::FromTags, &found)
             .context("writing what was found")?;
         state::save(&state_path, &state)?;

@@ -18,7 +18,7 @@ use anyhow::Context;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use crate::aws::{Applied, Attrs, Cx, Kind, WaitNotice, noting_waits};
+use crate::aws::{Applied, Attrs, Cx, Kind, StepEvents, observing};
 use crate::crash;
 use crate::plan::{Action, Address, DependencyQueue, Plan, Resource, STACK_TAG};
 use crate::state::{self, Recorded, Started, State};
@@ -158,7 +158,7 @@ async fn run_phase(
     report: &dyn Report,
 ) -> anyhow::Result<()> {
     queue.queue_finished();
-    let (notices, mut noticed) = mpsc::unbounded_channel::<(Address, Verb, String)>();
+    let (events, mut heard) = mpsc::unbounded_channel::<(Address, Verb, Event)>();
     let mut running: JoinSet<(Address, Verb, anyhow::Result<Option<Applied>>, Duration)> = JoinSet::new();
     let mut ready: Vec<Address> = Vec::new();
     let mut failures: Vec<String> = Vec::new();
@@ -175,20 +175,22 @@ async fn run_phase(
             }
             for job in starting {
                 report.started(&job.address, job.verb);
-                let notices = notices.clone();
-                let (noted, verb) = (job.address.clone(), job.verb);
-                let notice: WaitNotice = Box::new(move |what| {
-                    let _ = notices.send((noted.clone(), verb, what.to_string()));
-                });
-                running.spawn(noting_waits(notice, job.run(cx.clone())));
+                let listener =
+                    Arc::new(Listener { address: job.address.clone(), verb: job.verb, events: events.clone() });
+                running.spawn(observing(listener, job.run(cx.clone())));
             }
         }
         let done = loop {
             tokio::select! {
-                Some((address, verb, what)) = noticed.recv() => report.waiting(&address, verb, &what),
+                biased;
+                Some((address, verb, event)) = heard.recv() => hear(state, state_path, report, &address, verb, event)?,
                 done = running.join_next() => break done,
             }
         };
+        // What a step said before it ended is heard before its end is recorded.
+        while let Ok((address, verb, event)) = heard.try_recv() {
+            hear(state, state_path, report, &address, verb, event)?;
+        }
         let Some(done) = done else { break };
         let (address, verb, result, took) = done.context("a provisioning task panicked")?;
         match result {
@@ -218,6 +220,52 @@ async fn run_phase(
         "dependency cycle among: {}",
         queue.waiting().map(|a| a.0.as_str()).collect::<Vec<_>>().join(", ")
     );
+    Ok(())
+}
+
+/// What a running step said.
+enum Event {
+    /// It waits for something.
+    Waiting(String),
+    /// AWS created its resource under this id.
+    Created(String),
+}
+
+/// Passes a running step's [`StepEvents`] to the engine's loop.
+struct Listener {
+    address: Address,
+    verb: Verb,
+    events: mpsc::UnboundedSender<(Address, Verb, Event)>,
+}
+
+impl StepEvents for Listener {
+    fn waiting(&self, what: &str) {
+        let _ = self.events.send((self.address.clone(), self.verb, Event::Waiting(what.to_string())));
+    }
+
+    fn created(&self, id: &str) {
+        let _ = self.events.send((self.address.clone(), self.verb, Event::Created(id.to_string())));
+    }
+}
+
+/// Acts on what a step said: shows a wait; notes a created id in the state at once.
+fn hear(
+    state: &mut State,
+    state_path: &Path,
+    report: &dyn Report,
+    address: &Address,
+    verb: Verb,
+    event: Event,
+) -> anyhow::Result<()> {
+    match event {
+        Event::Waiting(what) => report.waiting(address, verb, &what),
+        Event::Created(id) => {
+            if let Some(started) = state.pending.get_mut(address) {
+                started.id = Some(id);
+                state::save(state_path, state)?;
+            }
+        }
+    }
     Ok(())
 }
 
@@ -263,6 +311,7 @@ fn mark_started(state: &mut State, jobs: &[Job], build: &HashMap<Address, (Verb,
                 kind: resource.kind.to_string(),
                 attrs: resource.values(),
                 depends_on: resource.depends_on.clone(),
+                id: None,
             };
             state.pending.insert(job.address.clone(), started);
             marked = true;

@@ -10,6 +10,7 @@
 //!
 //! Only what carries the stack's tag is adopted; a look-alike without it is left alone.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::Context;
@@ -30,6 +31,8 @@ pub enum Outcome {
     NotCreated,
     /// Something of that name exists without the stack's tag: left alone.
     NotOurs(String),
+    /// A second resource tagged for the same address, with this id: recorded to be deleted.
+    Copy(String),
 }
 
 /// Settles every pending creation in `state` (see the module docs), saves the state if
@@ -95,6 +98,7 @@ pub async fn rediscover(
                     kind: r.kind.to_string(),
                     attrs: attrs.collect::<anyhow::Result<_>>()?,
                     depends_on: r.depends_on.clone(),
+                    id: None,
                 };
                 Ok((&r.address, started))
             })
@@ -116,6 +120,51 @@ pub async fn rediscover(
         }
     }
     Ok(outcomes)
+}
+
+/// Records, for each recorded resource, every copy AWS holds under its address's tags
+/// beside the recorded one (a cut-off run may have created one and never noted its id), as
+/// `<address>~<id>`, so that a destroy deletes them too. A copy depends on what its
+/// original depends on and on those resources' copies: it goes before all of them.
+/// Says which copies it found.
+pub async fn record_copies(cx: &Cx, lookup: Lookup, state: &mut State) -> anyhow::Result<Vec<(Address, Outcome)>> {
+    let view: &State = state;
+    let listed = try_join_all(view.resources.iter().filter(|(address, _)| !is_copy(address)).map(
+        |(address, recorded)| async move {
+            let kind = lookup(&recorded.kind)
+                .ok_or_else(|| anyhow::anyhow!("no resource kind `{}` in this build", recorded.kind))?;
+            let ids = kind.copies(cx, &address.0).await.with_context(|| format!("looking for copies of {address}"))?;
+            let copies: Vec<String> = ids.into_iter().filter(|id| *id != recorded.id).collect();
+            Ok::<_, anyhow::Error>((address.clone(), copies))
+        },
+    ))
+    .await?;
+    let copies: BTreeMap<Address, Vec<String>> = listed.into_iter().filter(|(_, ids)| !ids.is_empty()).collect();
+    let mut outcomes = Vec::new();
+    for (address, ids) in &copies {
+        let original = state.resources[address].clone();
+        let mut depends_on = original.depends_on.clone();
+        for dependency in &original.depends_on {
+            let theirs = copies.get(dependency).into_iter().flatten();
+            depends_on.extend(theirs.map(|id| copy_address(dependency, id)));
+        }
+        for id in ids {
+            let copy = Recorded { id: id.clone(), depends_on: depends_on.clone(), ..original.clone() };
+            state.resources.insert(copy_address(address, id), copy);
+            outcomes.push((address.clone(), Outcome::Copy(id.clone())));
+        }
+    }
+    Ok(outcomes)
+}
+
+/// The address a copy of `address` with `id` is recorded under.
+fn copy_address(address: &Address, id: &str) -> Address {
+    Address(format!("{}~{id}", address.0))
+}
+
+/// Whether `address` names a copy.
+fn is_copy(address: &Address) -> bool {
+    address.0.contains('~')
 }
 
 /// Records what was found for `address`; what became of it.
@@ -147,8 +196,8 @@ enum Found {
 async fn find(cx: &Cx, lookup: Lookup, address: &Address, started: &Started, attrs: &Attrs) -> anyhow::Result<Found> {
     let kind =
         lookup(&started.kind).ok_or_else(|| anyhow::anyhow!("no resource kind `{}` in this build", started.kind))?;
-    let Some(applied) = kind.adopt(cx, &address.0, attrs).await.with_context(|| format!("looking for {address}"))?
-    else {
+    let adopted = kind.adopt(cx, &address.0, attrs, started.id.as_deref()).await;
+    let Some(applied) = adopted.with_context(|| format!("looking for {address}"))? else {
         return Ok(Found::Nothing);
     };
     match kind.read(cx, &applied.id, attrs).await? {

@@ -45,6 +45,11 @@ pub struct Started {
     pub attrs: BTreeMap<String, Value>,
     /// What it depends on.
     pub depends_on: Vec<Address>,
+    /// The id AWS answered the Create with, noted the moment it answered: the run may
+    /// still have failed or been cut off in the calls that follow (routes, rules, an
+    /// attachment), and the next run adopts exactly this resource rather than look for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
 }
 
 /// The whole state of one stack.

@@ -28,7 +28,7 @@ Restart=always
 RestartSec=2
 ExecStartPre=-/usr/bin/docker rm -f cloudcomp-app
 ExecStart=/usr/bin/docker run --name cloudcomp-app -p {{port}}:{{port}} \
-  -e CLOUDCOMP_LISTEN=0.0.0.0:{{port}} -e CLOUDCOMP_STORE={{store}} {{table_env}} \
+  -e CLOUDCOMP_LISTEN=0.0.0.0:{{port}} -e CLOUDCOMP_STORE={{store}} {{app_env}} \
   -e CLOUDCOMP_REGION=$REGION -e CLOUDCOMP_TRUST_FORWARDED_FOR=true \
   -v /var/lib/cloudcomp:/data $IMAGE
 ExecStop=/usr/bin/docker stop cloudcomp-app

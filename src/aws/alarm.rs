@@ -5,7 +5,8 @@ use async_trait::async_trait;
 use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic, Tag};
 use serde_json::{Value, json};
 
-use super::{Applied, Attrs, Cx, Kind, Live, gone_is_fine, tags, text};
+use super::tags::TagChange;
+use super::{Applied, Attrs, Cx, Kind, Live, Refused, gone_is_fine, note_created, tags, text};
 
 /// The `alarm` kind.
 pub struct Alarm;
@@ -39,13 +40,15 @@ async fn put(cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<Applied> {
         .set_alarm_actions(Some(actions.map(str::to_string).collect()))
         .set_tags(Some(tags.collect()))
         .send()
-        .await?;
+        .await
+        .refused()?;
+    note_created(name);
     Ok(existing(cx, name).await?.unwrap_or_else(|| Applied::with_id(name)))
 }
 
 /// The alarm called `name`, as `create` returns it.
 async fn existing(cx: &Cx, name: &str) -> anyhow::Result<Option<Applied>> {
-    let found = cx.cloudwatch.describe_alarms().alarm_names(name).send().await?;
+    let found = cx.cloudwatch.describe_alarms().alarm_names(name).send().await.refused()?;
     let arn = found.metric_alarms().first().map(|a| a.alarm_arn().unwrap_or_default());
     Ok(arn.map(|arn| Applied::with_id(name).output("arn", arn)))
 }
@@ -56,11 +59,33 @@ impl Kind for Alarm {
         "alarm"
     }
 
+    fn updatable(&self) -> &'static [&'static str] {
+        &[
+            "namespace",
+            "metric",
+            "statistic",
+            "dimensions",
+            "comparison",
+            "threshold",
+            "period_seconds",
+            "evaluation_periods",
+            "treat_missing_data",
+            "alarm_actions",
+            "tags",
+        ]
+    }
+
     async fn create(&self, cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<Applied> {
         put(cx, address, attrs).await
     }
 
-    async fn adopt(&self, cx: &Cx, _address: &str, attrs: &Attrs) -> anyhow::Result<Option<Applied>> {
+    async fn adopt(
+        &self,
+        cx: &Cx,
+        _address: &str,
+        attrs: &Attrs,
+        _known: Option<&str>,
+    ) -> anyhow::Result<Option<Applied>> {
         existing(cx, text(attrs, "name")?).await
     }
 
@@ -69,17 +94,33 @@ impl Kind for Alarm {
         cx: &Cx,
         address: &str,
         _id: &str,
-        _before: &Attrs,
+        before: &Attrs,
         after: &Attrs,
     ) -> anyhow::Result<Applied> {
-        put(cx, address, after).await
+        let applied = put(cx, address, after).await?;
+        // PutMetricAlarm applies tags only when it creates the alarm.
+        if let (Some(change), Some(arn)) = (TagChange::between(before, after), applied.outputs.get("arn")) {
+            let arn = arn.as_str().unwrap_or_default();
+            if !change.removed.is_empty() {
+                let untag = cx.cloudwatch.untag_resource().resource_arn(arn);
+                untag.set_tag_keys(Some(change.removed)).send().await.refused()?;
+            }
+            let set = change.set.into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build());
+            cx.cloudwatch.tag_resource().resource_arn(arn).set_tags(Some(set.collect())).send().await.refused()?;
+        }
+        Ok(applied)
     }
 
     async fn read(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<Option<Live>> {
-        let found = cx.cloudwatch.describe_alarms().alarm_names(id).send().await?;
+        let found = cx.cloudwatch.describe_alarms().alarm_names(id).send().await.refused()?;
         let Some(alarm) = found.metric_alarms().first() else { return Ok(None) };
-        let tags =
-            cx.cloudwatch.list_tags_for_resource().resource_arn(alarm.alarm_arn().unwrap_or_default()).send().await?;
+        let tags = cx
+            .cloudwatch
+            .list_tags_for_resource()
+            .resource_arn(alarm.alarm_arn().unwrap_or_default())
+            .send()
+            .await
+            .refused()?;
         let threshold = alarm.threshold().unwrap_or_default();
         // Whole thresholds are written as integers, so read them back as integers.
         let threshold = if threshold.fract() == 0.0 { json!(threshold as i64) } else { json!(threshold) };

@@ -3,15 +3,36 @@
 //! Deleting scales to zero and waits for every instance to terminate first, so that the
 //! security groups and subnets can go after it.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 use aws_sdk_autoscaling::types::{LaunchTemplateSpecification, Tag};
 use serde_json::{Value, json};
 
-use super::{Applied, Attrs, Cx, Kind, Live, int, is_gone, poll, strings, tags, text};
+use super::tags::TagChange;
+use super::{
+    Applied, Attrs, CatchUp, Cx, Kind, Live, Refused, int, is_gone, note_created, poll, retrying, strings, tags, text,
+};
 
 /// The `autoscaling_group` kind.
 pub struct AutoscalingGroup;
 
+/// A new instance profile that Auto Scaling cannot use yet: IAM changes take seconds to
+/// reach other services (Terraform's AWS provider waits this out for 2 minutes).
+const NEW_PROFILE: CatchUp = CatchUp {
+    codes: &["ValidationError"],
+    message: &["Invalid IAM Instance Profile"],
+    patience: Duration::from_secs(120),
+    waiting_for: "the new instance profile to reach Auto Scaling",
+};
+
+/// Subnets or a launch template created moments ago that Auto Scaling does not know yet.
+const NEW_NETWORK: CatchUp = CatchUp {
+    codes: &["ValidationError"],
+    message: &["does not exist"],
+    patience: Duration::from_secs(120),
+    waiting_for: "Auto Scaling to see the new subnets and launch template",
+};
 fn template(attrs: &Attrs) -> anyhow::Result<LaunchTemplateSpecification> {
     Ok(LaunchTemplateSpecification::builder()
         .launch_template_id(text(attrs, "launch_template_id")?)
@@ -21,7 +42,7 @@ fn template(attrs: &Attrs) -> anyhow::Result<LaunchTemplateSpecification> {
 
 /// The group's instance count, or `None` once the group is gone.
 async fn instance_count(cx: &Cx, name: &str) -> anyhow::Result<Option<usize>> {
-    let found = cx.autoscaling.describe_auto_scaling_groups().auto_scaling_group_names(name).send().await?;
+    let found = cx.autoscaling.describe_auto_scaling_groups().auto_scaling_group_names(name).send().await.refused()?;
     Ok(found.auto_scaling_groups().first().map(|g| g.instances().len()))
 }
 
@@ -29,6 +50,21 @@ async fn instance_count(cx: &Cx, name: &str) -> anyhow::Result<Option<usize>> {
 impl Kind for AutoscalingGroup {
     fn name(&self) -> &'static str {
         "autoscaling_group"
+    }
+
+    fn updatable(&self) -> &'static [&'static str] {
+        &[
+            "min_size",
+            "max_size",
+            "desired_capacity",
+            "launch_template_id",
+            "launch_template_version",
+            "subnet_ids",
+            "target_group_arns",
+            "health_check_type",
+            "health_check_grace_period",
+            "tags",
+        ]
     }
 
     async fn create(&self, cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<Applied> {
@@ -42,7 +78,8 @@ impl Kind for AutoscalingGroup {
                 .propagate_at_launch(false)
                 .build()
         });
-        cx.autoscaling
+        let create = cx
+            .autoscaling
             .create_auto_scaling_group()
             .auto_scaling_group_name(name)
             .min_size(int(attrs, "min_size")?)
@@ -53,15 +90,22 @@ impl Kind for AutoscalingGroup {
             .set_target_group_arns(Some(strings(attrs, "target_group_arns")))
             .health_check_type(text(attrs, "health_check_type")?)
             .health_check_grace_period(int(attrs, "health_check_grace_period")?)
-            .set_tags(Some(tags.collect()))
-            .send()
-            .await?;
-        Ok(self.adopt(cx, address, attrs).await?.unwrap_or_else(|| Applied::with_id(name)))
+            .set_tags(Some(tags.collect()));
+        retrying(&[NEW_PROFILE, NEW_NETWORK], || create.clone().send()).await?;
+        note_created(name);
+        Ok(self.adopt(cx, address, attrs, None).await?.unwrap_or_else(|| Applied::with_id(name)))
     }
 
-    async fn adopt(&self, cx: &Cx, _address: &str, attrs: &Attrs) -> anyhow::Result<Option<Applied>> {
+    async fn adopt(
+        &self,
+        cx: &Cx,
+        _address: &str,
+        attrs: &Attrs,
+        _known: Option<&str>,
+    ) -> anyhow::Result<Option<Applied>> {
         let name = text(attrs, "name")?;
-        let found = cx.autoscaling.describe_auto_scaling_groups().auto_scaling_group_names(name).send().await?;
+        let found =
+            cx.autoscaling.describe_auto_scaling_groups().auto_scaling_group_names(name).send().await.refused()?;
         let arn = found.auto_scaling_groups().first().map(|g| g.auto_scaling_group_arn().unwrap_or_default());
         Ok(arn.map(|arn| Applied::with_id(name).output("name", name).output("arn", arn)))
     }
@@ -89,7 +133,7 @@ impl Kind for AutoscalingGroup {
         if before.get("desired_capacity") != after.get("desired_capacity") {
             request = request.desired_capacity(int(after, "desired_capacity")?);
         }
-        request.send().await?;
+        retrying(&[NEW_PROFILE, NEW_NETWORK], || request.clone().send()).await?;
         let (old, new) = (strings(before, "target_group_arns"), strings(after, "target_group_arns"));
         let attach: Vec<String> = new.iter().filter(|a| !old.contains(a)).cloned().collect();
         let detach: Vec<String> = old.iter().filter(|a| !new.contains(a)).cloned().collect();
@@ -99,7 +143,8 @@ impl Kind for AutoscalingGroup {
                 .auto_scaling_group_name(id)
                 .set_target_group_arns(Some(attach))
                 .send()
-                .await?;
+                .await
+                .refused()?;
         }
         if !detach.is_empty() {
             cx.autoscaling
@@ -107,13 +152,27 @@ impl Kind for AutoscalingGroup {
                 .auto_scaling_group_name(id)
                 .set_target_group_arns(Some(detach))
                 .send()
-                .await?;
+                .await
+                .refused()?;
+        }
+        if let Some(change) = TagChange::between(before, after) {
+            let tag = |(k, v): (String, String)| {
+                let tag = Tag::builder().key(k).value(v).resource_id(id).resource_type("auto-scaling-group");
+                tag.propagate_at_launch(false).build()
+            };
+            if !change.removed.is_empty() {
+                let removed = change.removed.into_iter().map(|k| tag((k, String::new())));
+                cx.autoscaling.delete_tags().set_tags(Some(removed.collect())).send().await.refused()?;
+            }
+            let set = change.set.into_iter().map(tag);
+            cx.autoscaling.create_or_update_tags().set_tags(Some(set.collect())).send().await.refused()?;
         }
         Ok(Applied::with_id(id))
     }
 
     async fn read(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<Option<Live>> {
-        let found = cx.autoscaling.describe_auto_scaling_groups().auto_scaling_group_names(id).send().await?;
+        let found =
+            cx.autoscaling.describe_auto_scaling_groups().auto_scaling_group_names(id).send().await.refused()?;
         let Some(group) = found.auto_scaling_groups().first() else { return Ok(None) };
         let instances: Vec<Value> = group
             .instances()
@@ -138,22 +197,14 @@ impl Kind for AutoscalingGroup {
     }
 
     async fn delete(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<()> {
-        match cx
-            .autoscaling
-            .update_auto_scaling_group()
-            .auto_scaling_group_name(id)
-            .min_size(0)
-            .max_size(0)
-            .desired_capacity(0)
-            .send()
-            .await
-        {
+        let scale_in = cx.autoscaling.update_auto_scaling_group().auto_scaling_group_name(id);
+        match scale_in.min_size(0).max_size(0).desired_capacity(0).send().await.refused() {
             Ok(_) => {}
-            Err(err) if is_gone(&err) || instance_count(cx, id).await?.is_none() => return Ok(()),
-            Err(err) => return Err(err.into()),
+            Err(refusal) if is_gone(&refusal) || instance_count(cx, id).await?.is_none() => return Ok(()),
+            Err(refusal) => return Err(refusal.into()),
         }
         poll("ASG instances to terminate", || async { Ok(instance_count(cx, id).await?.unwrap_or(0) == 0) }).await?;
-        cx.autoscaling.delete_auto_scaling_group().auto_scaling_group_name(id).send().await?;
+        cx.autoscaling.delete_auto_scaling_group().auto_scaling_group_name(id).send().await.refused()?;
         poll("the Auto Scaling group to be deleted", || async { Ok(instance_count(cx, id).await?.is_none()) }).await
     }
 }

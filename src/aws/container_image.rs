@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use base64::Engine;
 use bollard::auth::DockerCredentials;
 
-use super::{Applied, Attrs, Cx, Kind, Live, text};
+use super::{Applied, Attrs, Cx, Kind, Live, Refused, text};
 use crate::image::docker;
 
 /// The `container_image` kind.
@@ -24,7 +24,7 @@ fn is_ecr(repository: &str) -> bool {
 /// Docker credentials for the account's ECR registry, from `GetAuthorizationToken`.
 async fn ecr_credentials(cx: &Cx) -> anyhow::Result<DockerCredentials> {
     use anyhow::Context;
-    let token = cx.ecr.get_authorization_token().send().await.context("logging in to ECR")?;
+    let token = cx.ecr.get_authorization_token().send().await.refused().context("logging in to ECR")?;
     let data = token.authorization_data().first().context("ECR returned no authorization data")?;
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(data.authorization_token().unwrap_or_default())
@@ -45,6 +45,10 @@ impl Kind for ContainerImage {
         "container_image"
     }
 
+    fn updatable(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     async fn create(&self, cx: &Cx, _address: &str, attrs: &Attrs) -> anyhow::Result<Applied> {
         let (repository, tag) = (text(attrs, "repository")?, text(attrs, "tag")?);
         let credentials = if is_ecr(repository) { Some(ecr_credentials(cx).await?) } else { None };
@@ -53,7 +57,13 @@ impl Kind for ContainerImage {
         Ok(Applied::with_id(&reference).output("digest", digest).output("reference", reference))
     }
 
-    async fn adopt(&self, _cx: &Cx, _address: &str, _attrs: &Attrs) -> anyhow::Result<Option<Applied>> {
+    async fn adopt(
+        &self,
+        _cx: &Cx,
+        _address: &str,
+        _attrs: &Attrs,
+        _known: Option<&str>,
+    ) -> anyhow::Result<Option<Applied>> {
         // Pushing again is idempotent (the registry has the layers) and gives the digest.
         Ok(None)
     }

@@ -1,23 +1,44 @@
 //! `dynamodb_table`: the table every instance shares (key `pk`/`sk`, on-demand billing),
-//! the layout `cloudcomp-app`'s DynamoDB store expects.
+//! the layout `cloudcomp-app`'s DynamoDB store expects. A deleted table stays `DELETING`
+//! for a while, and a table of that name cannot be created until it is gone: deletion
+//! waits for it, and creation waits out one still being deleted.
+
+use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TableStatus, Tag,
 };
 
-use super::{Applied, Attrs, Cx, Kind, Live, found, gone_is_fine, poll, tags, text};
+use super::tags::TagChange;
+use super::{
+    Applied, Attrs, CatchUp, Cx, Kind, Live, Refused, found, gone_is_fine, note_created, poll, retrying, tags, text,
+};
 
 /// The `dynamodb_table` kind.
 pub struct DynamodbTable;
 
+/// A table of the same name still being deleted (DynamoDB answers `ResourceInUseException`).
+const STILL_DELETING: CatchUp = CatchUp {
+    codes: &["ResourceInUseException"],
+    message: &["being deleted", "DELETING"],
+    patience: Duration::from_secs(10 * 60),
+    waiting_for: "the table's previous incarnation to be deleted",
+};
+
+/// The table's status, `None` once it is gone.
+async fn status(cx: &Cx, name: &str) -> anyhow::Result<Option<TableStatus>> {
+    let found = found(cx.dynamodb.describe_table().table_name(name).send().await)?;
+    Ok(found.and_then(|f| f.table().and_then(|t| t.table_status().cloned())))
+}
+
 async fn until_active(cx: &Cx, name: &str, arn: &str) -> anyhow::Result<Applied> {
-    poll("the table to become active", || async {
-        let table = cx.dynamodb.describe_table().table_name(name).send().await?;
-        Ok(table.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active))
-    })
-    .await?;
-    Ok(Applied::with_id(name).output("name", name).output("arn", arn))
+    poll("the table to become active", || async { Ok(status(cx, name).await? == Some(TableStatus::Active)) }).await?;
+    Ok(Applied::with_id(name).output("name", name).output("arn", arn).output("index_arn", format!("{arn}/index/*")))
+}
+
+async fn until_deleted(cx: &Cx, name: &str) -> anyhow::Result<()> {
+    poll("the table to be deleted", || async { Ok(status(cx, name).await?.is_none()) }).await
 }
 
 #[async_trait]
@@ -26,15 +47,22 @@ impl Kind for DynamodbTable {
         "dynamodb_table"
     }
 
+    fn updatable(&self) -> &'static [&'static str] {
+        &["billing_mode", "tags"]
+    }
+
     async fn create(&self, cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<Applied> {
         let name = text(attrs, "name")?;
+        if status(cx, name).await? == Some(TableStatus::Deleting) {
+            until_deleted(cx, name).await?;
+        }
         let key = |field: &str, kind: KeyType| KeySchemaElement::builder().attribute_name(field).key_type(kind).build();
         let attr = |field: &str| {
             AttributeDefinition::builder().attribute_name(field).attribute_type(ScalarAttributeType::S).build()
         };
         let (hash, range) = (text(attrs, "hash_key")?, text(attrs, "range_key")?);
         let tags = tags::pairs(attrs, address).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build());
-        let created = cx
+        let create = cx
             .dynamodb
             .create_table()
             .table_name(name)
@@ -43,37 +71,68 @@ impl Kind for DynamodbTable {
             .key_schema(key(range, KeyType::Range)?)
             .attribute_definitions(attr(hash)?)
             .attribute_definitions(attr(range)?)
-            .set_tags(Some(tags.collect::<Result<_, _>>()?))
-            .send()
-            .await?;
+            .set_tags(Some(tags.collect::<Result<_, _>>()?));
+        let created = retrying(&[STILL_DELETING], || create.clone().send()).await?;
+        note_created(name);
         let arn = created.table_description().and_then(|t| t.table_arn()).unwrap_or_default();
         until_active(cx, name, arn).await
     }
 
-    async fn adopt(&self, cx: &Cx, _address: &str, attrs: &Attrs) -> anyhow::Result<Option<Applied>> {
+    async fn adopt(
+        &self,
+        cx: &Cx,
+        _address: &str,
+        attrs: &Attrs,
+        _known: Option<&str>,
+    ) -> anyhow::Result<Option<Applied>> {
         let name = text(attrs, "name")?;
         let Some(found) = found(cx.dynamodb.describe_table().table_name(name).send().await)? else { return Ok(None) };
-        let arn = found.table().and_then(|t| t.table_arn()).unwrap_or_default();
-        until_active(cx, name, arn).await.map(Some)
+        let Some(table) = found.table() else { return Ok(None) };
+        if table.table_status() == Some(&TableStatus::Deleting) {
+            return Ok(None);
+        }
+        until_active(cx, name, table.table_arn().unwrap_or_default()).await.map(Some)
     }
 
     async fn update(
         &self,
-        _cx: &Cx,
+        cx: &Cx,
         _address: &str,
         id: &str,
-        _before: &Attrs,
-        _after: &Attrs,
+        before: &Attrs,
+        after: &Attrs,
     ) -> anyhow::Result<Applied> {
-        // Billing is always on demand and tags are set at creation; nothing else changes in place.
-        Ok(Applied::with_id(id))
+        if before.get("billing_mode") != after.get("billing_mode") {
+            let update = cx.dynamodb.update_table().table_name(id).billing_mode(BillingMode::PayPerRequest);
+            update.send().await.refused()?;
+        }
+        let described = cx.dynamodb.describe_table().table_name(id).send().await.refused()?;
+        let arn = described.table().and_then(|t| t.table_arn()).unwrap_or_default().to_string();
+        if let Some(change) = TagChange::between(before, after) {
+            if !change.removed.is_empty() {
+                let untag = cx.dynamodb.untag_resource().resource_arn(&arn);
+                untag.set_tag_keys(Some(change.removed)).send().await.refused()?;
+            }
+            let set = change.set.into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build());
+            let tag = cx.dynamodb.tag_resource().resource_arn(&arn);
+            tag.set_tags(Some(set.collect::<Result<_, _>>()?)).send().await.refused()?;
+        }
+        until_active(cx, id, &arn).await
     }
 
     async fn read(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<Option<Live>> {
         let Some(found) = found(cx.dynamodb.describe_table().table_name(id).send().await)? else { return Ok(None) };
         let Some(table) = found.table() else { return Ok(None) };
-        let tags =
-            cx.dynamodb.list_tags_of_resource().resource_arn(table.table_arn().unwrap_or_default()).send().await?;
+        if table.table_status() == Some(&TableStatus::Deleting) {
+            return Ok(None);
+        }
+        let tags = cx
+            .dynamodb
+            .list_tags_of_resource()
+            .resource_arn(table.table_arn().unwrap_or_default())
+            .send()
+            .await
+            .refused()?;
         let billing = table.billing_mode_summary().and_then(|b| b.billing_mode()).map_or("PROVISIONED", |m| m.as_str());
         Ok(Some(
             Live::tagged(tags.tags().iter().map(|t| (t.key(), t.value())))
@@ -84,6 +143,7 @@ impl Kind for DynamodbTable {
     }
 
     async fn delete(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<()> {
-        gone_is_fine(cx.dynamodb.delete_table().table_name(id).send().await)
+        gone_is_fine(cx.dynamodb.delete_table().table_name(id).send().await)?;
+        until_deleted(cx, id).await
     }
 }

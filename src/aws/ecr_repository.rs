@@ -3,7 +3,8 @@
 use async_trait::async_trait;
 use aws_sdk_ecr::types::{ImageScanningConfiguration, ImageTagMutability, Repository, Tag};
 
-use super::{Applied, Attrs, Cx, Kind, Live, found, gone_is_fine, tags, text};
+use super::tags::TagChange;
+use super::{Applied, Attrs, Cx, Kind, Live, Refused, found, gone_is_fine, note_created, tags, text};
 
 /// The `ecr_repository` kind.
 pub struct EcrRepository;
@@ -20,6 +21,10 @@ impl Kind for EcrRepository {
         "ecr_repository"
     }
 
+    fn updatable(&self) -> &'static [&'static str] {
+        &["tags"]
+    }
+
     async fn create(&self, cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<Applied> {
         let name = text(attrs, "name")?;
         let tags = tags::pairs(attrs, address).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build());
@@ -31,12 +36,20 @@ impl Kind for EcrRepository {
             .image_scanning_configuration(ImageScanningConfiguration::builder().scan_on_push(true).build())
             .set_tags(Some(tags.collect::<Result<_, _>>()?))
             .send()
-            .await?;
+            .await
+            .refused()?;
         let repository = created.repository().ok_or_else(|| anyhow::anyhow!("CreateRepository returned nothing"))?;
+        note_created(name);
         Ok(applied(repository))
     }
 
-    async fn adopt(&self, cx: &Cx, _address: &str, attrs: &Attrs) -> anyhow::Result<Option<Applied>> {
+    async fn adopt(
+        &self,
+        cx: &Cx,
+        _address: &str,
+        attrs: &Attrs,
+        _known: Option<&str>,
+    ) -> anyhow::Result<Option<Applied>> {
         let request = cx.ecr.describe_repositories().repository_names(text(attrs, "name")?);
         let found = found(request.send().await)?;
         Ok(found.as_ref().and_then(|f| f.repositories().first()).map(applied))
@@ -44,13 +57,25 @@ impl Kind for EcrRepository {
 
     async fn update(
         &self,
-        _cx: &Cx,
+        cx: &Cx,
         _address: &str,
         id: &str,
-        _before: &Attrs,
-        _after: &Attrs,
+        before: &Attrs,
+        after: &Attrs,
     ) -> anyhow::Result<Applied> {
-        Ok(Applied::with_id(id))
+        let found = cx.ecr.describe_repositories().repository_names(id).send().await.refused()?;
+        let repository = found.repositories().first().ok_or_else(|| anyhow::anyhow!("repository {id} is gone"))?;
+        let arn = repository.repository_arn().unwrap_or_default();
+        if let Some(change) = TagChange::between(before, after) {
+            if !change.removed.is_empty() {
+                let untag = cx.ecr.untag_resource().resource_arn(arn);
+                untag.set_tag_keys(Some(change.removed)).send().await.refused()?;
+            }
+            let set = change.set.into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build());
+            let tag = cx.ecr.tag_resource().resource_arn(arn);
+            tag.set_tags(Some(set.collect::<Result<_, _>>()?)).send().await.refused()?;
+        }
+        Ok(applied(repository))
     }
 
     async fn read(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<Option<Live>> {
@@ -58,7 +83,7 @@ impl Kind for EcrRepository {
         let Some(found) = found(request.send().await)? else { return Ok(None) };
         let Some(repository) = found.repositories().first() else { return Ok(None) };
         let arn = repository.repository_arn().unwrap_or_default();
-        let tags = cx.ecr.list_tags_for_resource().resource_arn(arn).send().await?;
+        let tags = cx.ecr.list_tags_for_resource().resource_arn(arn).send().await.refused()?;
         Ok(Some(
             Live::tagged(tags.tags().iter().map(|t| (t.key(), t.value())))
                 .detail("url", repository.repository_uri().unwrap_or_default()),

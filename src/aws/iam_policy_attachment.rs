@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::{Applied, Attrs, Cx, Kind, Live, found, gone_is_fine, text};
+use super::{Applied, Attrs, Cx, Kind, Live, NEW_IAM_ENTITY, found, gone_is_fine, retrying, text};
 
 /// The `iam_policy_attachment` kind.
 pub struct IamPolicyAttachment;
@@ -13,13 +13,24 @@ impl Kind for IamPolicyAttachment {
         "iam_policy_attachment"
     }
 
+    fn updatable(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     async fn create(&self, cx: &Cx, _address: &str, attrs: &Attrs) -> anyhow::Result<Applied> {
         let (role, policy) = (text(attrs, "role_name")?, text(attrs, "policy_arn")?);
-        cx.iam.attach_role_policy().role_name(role).policy_arn(policy).send().await?;
+        let attach = cx.iam.attach_role_policy().role_name(role).policy_arn(policy);
+        retrying(&[NEW_IAM_ENTITY], || attach.clone().send()).await?;
         Ok(Applied::with_id(format!("{role}:{policy}")))
     }
 
-    async fn adopt(&self, cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<Option<Applied>> {
+    async fn adopt(
+        &self,
+        cx: &Cx,
+        address: &str,
+        attrs: &Attrs,
+        _known: Option<&str>,
+    ) -> anyhow::Result<Option<Applied>> {
         let (role, policy) = (text(attrs, "role_name")?, text(attrs, "policy_arn")?);
         Ok(self.read(cx, address, attrs).await?.map(|_| Applied::with_id(format!("{role}:{policy}"))))
     }

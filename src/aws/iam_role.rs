@@ -4,7 +4,10 @@ use async_trait::async_trait;
 use aws_sdk_iam::types::{Role, Tag};
 use serde_json::json;
 
-use super::{Applied, Attrs, Cx, Kind, Live, found, gone_is_fine, tags, text};
+use super::tags::TagChange;
+use super::{
+    Applied, Attrs, Cx, Kind, Live, NEW_IAM_ENTITY, Refused, found, gone_is_fine, note_created, retrying, tags, text,
+};
 
 /// The `iam_role` kind.
 pub struct IamRole;
@@ -28,6 +31,10 @@ impl Kind for IamRole {
         "iam_role"
     }
 
+    fn updatable(&self) -> &'static [&'static str] {
+        &["assume_role_service", "tags"]
+    }
+
     async fn create(&self, cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<Applied> {
         let tags = tags::pairs(attrs, address).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build());
         let created = cx
@@ -37,12 +44,20 @@ impl Kind for IamRole {
             .assume_role_policy_document(trust_policy(attrs)?)
             .set_tags(Some(tags.collect::<Result<_, _>>()?))
             .send()
-            .await?;
+            .await
+            .refused()?;
         let role = created.role().ok_or_else(|| anyhow::anyhow!("CreateRole returned no role"))?;
+        note_created(role.role_name());
         Ok(applied(role))
     }
 
-    async fn adopt(&self, cx: &Cx, _address: &str, attrs: &Attrs) -> anyhow::Result<Option<Applied>> {
+    async fn adopt(
+        &self,
+        cx: &Cx,
+        _address: &str,
+        attrs: &Attrs,
+        _known: Option<&str>,
+    ) -> anyhow::Result<Option<Applied>> {
         let found = found(cx.iam.get_role().role_name(text(attrs, "name")?).send().await)?;
         Ok(found.as_ref().and_then(|f| f.role()).map(applied))
     }
@@ -56,7 +71,15 @@ impl Kind for IamRole {
         after: &Attrs,
     ) -> anyhow::Result<Applied> {
         if before.get("assume_role_service") != after.get("assume_role_service") {
-            cx.iam.update_assume_role_policy().role_name(id).policy_document(trust_policy(after)?).send().await?;
+            let update = cx.iam.update_assume_role_policy().role_name(id).policy_document(trust_policy(after)?);
+            retrying(&[NEW_IAM_ENTITY], || update.clone().send()).await?;
+        }
+        if let Some(change) = TagChange::between(before, after) {
+            if !change.removed.is_empty() {
+                cx.iam.untag_role().role_name(id).set_tag_keys(Some(change.removed)).send().await.refused()?;
+            }
+            let set = change.set.into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build());
+            cx.iam.tag_role().role_name(id).set_tags(Some(set.collect::<Result<_, _>>()?)).send().await.refused()?;
         }
         Ok(Applied::with_id(id))
     }

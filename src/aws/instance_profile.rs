@@ -3,26 +3,29 @@
 use async_trait::async_trait;
 use aws_sdk_iam::types::Tag;
 
-use super::{Applied, Attrs, Cx, Kind, Live, found, gone_is_fine, tags, text};
+use super::tags::TagChange;
+use super::{
+    Applied, Attrs, Cx, Kind, Live, NEW_IAM_ENTITY, Refused, already_done, found, gone_is_fine, note_created, retrying,
+    tags, text,
+};
 
 /// The `instance_profile` kind.
 pub struct InstanceProfile;
 
-/// Puts the role `attrs` name into the profile `name`.
-async fn add_role(cx: &Cx, name: &str, attrs: &Attrs) -> anyhow::Result<()> {
-    cx.iam
-        .add_role_to_instance_profile()
-        .instance_profile_name(name)
-        .role_name(text(attrs, "role_name")?)
-        .send()
-        .await?;
-    Ok(())
+/// Puts `role` into the profile `name` (either may be new to IAM still).
+async fn add_role(cx: &Cx, name: &str, role: &str) -> anyhow::Result<()> {
+    let add = cx.iam.add_role_to_instance_profile().instance_profile_name(name).role_name(role);
+    already_done(retrying(&[NEW_IAM_ENTITY], || add.clone().send()).await, &["LimitExceeded"])
 }
 
 #[async_trait]
 impl Kind for InstanceProfile {
     fn name(&self) -> &'static str {
         "instance_profile"
+    }
+
+    fn updatable(&self) -> &'static [&'static str] {
+        &["role_name", "tags"]
     }
 
     async fn create(&self, cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<Applied> {
@@ -34,18 +37,26 @@ impl Kind for InstanceProfile {
             .instance_profile_name(name)
             .set_tags(Some(tags.collect::<Result<_, _>>()?))
             .send()
-            .await?;
+            .await
+            .refused()?;
+        note_created(name);
         let arn = created.instance_profile().map(|p| p.arn().to_string()).unwrap_or_default();
-        add_role(cx, name, attrs).await?;
+        add_role(cx, name, text(attrs, "role_name")?).await?;
         Ok(Applied::with_id(name).output("arn", arn).output("name", name))
     }
 
-    async fn adopt(&self, cx: &Cx, _address: &str, attrs: &Attrs) -> anyhow::Result<Option<Applied>> {
+    async fn adopt(
+        &self,
+        cx: &Cx,
+        _address: &str,
+        attrs: &Attrs,
+        _known: Option<&str>,
+    ) -> anyhow::Result<Option<Applied>> {
         let name = text(attrs, "name")?;
         let found = found(cx.iam.get_instance_profile().instance_profile_name(name).send().await)?;
         let Some(profile) = found.as_ref().and_then(|f| f.instance_profile()) else { return Ok(None) };
         if profile.roles().is_empty() {
-            add_role(cx, name, attrs).await?;
+            add_role(cx, name, text(attrs, "role_name")?).await?;
         }
         Ok(Some(Applied::with_id(name).output("arn", profile.arn()).output("name", name)))
     }
@@ -59,20 +70,22 @@ impl Kind for InstanceProfile {
         after: &Attrs,
     ) -> anyhow::Result<Applied> {
         if before.get("role_name") != after.get("role_name") {
-            gone_is_fine(
-                cx.iam
-                    .remove_role_from_instance_profile()
-                    .instance_profile_name(id)
-                    .role_name(text(before, "role_name")?)
-                    .send()
-                    .await,
-            )?;
-            cx.iam
-                .add_role_to_instance_profile()
+            let remove = cx
+                .iam
+                .remove_role_from_instance_profile()
                 .instance_profile_name(id)
-                .role_name(text(after, "role_name")?)
-                .send()
-                .await?;
+                .role_name(text(before, "role_name")?);
+            gone_is_fine(remove.send().await)?;
+            add_role(cx, id, text(after, "role_name")?).await?;
+        }
+        if let Some(change) = TagChange::between(before, after) {
+            if !change.removed.is_empty() {
+                let untag = cx.iam.untag_instance_profile().instance_profile_name(id);
+                untag.set_tag_keys(Some(change.removed)).send().await.refused()?;
+            }
+            let set = change.set.into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build());
+            let tag = cx.iam.tag_instance_profile().instance_profile_name(id);
+            tag.set_tags(Some(set.collect::<Result<_, _>>()?)).send().await.refused()?;
         }
         Ok(Applied::with_id(id))
     }

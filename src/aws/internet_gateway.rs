@@ -1,17 +1,37 @@
 //! `internet_gateway`: the VPC's way out, attached at creation and detached before deletion.
 
 use async_trait::async_trait;
-use aws_sdk_ec2::types::ResourceType;
+use aws_sdk_ec2::types::{InternetGateway as Gateway, ResourceType};
 
-use super::{Applied, Attrs, Cx, Kind, Live, already_done, found, gone_is_fine, tags, text, until_released};
+use super::tags::Ec2Type;
+use super::{
+    Applied, Attrs, Cx, Kind, Live, NEW_EC2_ID, RELEASE, Refused, already_done, found, gone_is_fine, note_created,
+    retrying, tags, text,
+};
 
 /// The `internet_gateway` kind.
 pub struct InternetGateway;
+
+async fn attach(cx: &Cx, id: &str, attrs: &Attrs) -> anyhow::Result<()> {
+    let attach = cx.ec2.attach_internet_gateway().internet_gateway_id(id).vpc_id(text(attrs, "vpc_id")?);
+    already_done(retrying(&[NEW_EC2_ID], || attach.clone().send()).await, &["Resource.AlreadyAssociated"])
+}
+
+/// The gateway `id` as EC2 describes it now (`None` once it is gone).
+async fn describe(cx: &Cx, id: &str) -> anyhow::Result<Option<Gateway>> {
+    let request = cx.ec2.describe_internet_gateways().internet_gateway_ids(id);
+    let found = found(request.send().await)?;
+    Ok(found.and_then(|f| f.internet_gateways().first().cloned()))
+}
 
 #[async_trait]
 impl Kind for InternetGateway {
     fn name(&self) -> &'static str {
         "internet_gateway"
+    }
+
+    fn updatable(&self) -> &'static [&'static str] {
+        &["tags"]
     }
 
     async fn create(&self, cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<Applied> {
@@ -20,26 +40,34 @@ impl Kind for InternetGateway {
             .create_internet_gateway()
             .tag_specifications(tags::ec2_spec(attrs, address, ResourceType::InternetGateway))
             .send()
-            .await?;
+            .await
+            .refused()?;
         let id = created
             .internet_gateway()
             .and_then(|g| g.internet_gateway_id())
             .ok_or_else(|| anyhow::anyhow!("CreateInternetGateway returned no id"))?;
-        cx.ec2.attach_internet_gateway().internet_gateway_id(id).vpc_id(text(attrs, "vpc_id")?).send().await?;
+        note_created(id);
+        attach(cx, id, attrs).await?;
         Ok(Applied::with_id(id))
     }
 
-    async fn adopt(&self, cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<Option<Applied>> {
-        let found = cx.ec2.describe_internet_gateways().filters(tags::ec2_stack_filter(cx)).send().await?;
-        let Some(gateway) = found.internet_gateways().iter().find(|g| tags::has_address(g.tags(), address)) else {
-            return Ok(None);
-        };
-        let id = gateway.internet_gateway_id().unwrap_or_default();
-        if gateway.attachments().is_empty() {
-            let attach = cx.ec2.attach_internet_gateway().internet_gateway_id(id).vpc_id(text(attrs, "vpc_id")?);
-            already_done(attach.send().await, &["Resource.AlreadyAssociated"])?;
+    async fn adopt(
+        &self,
+        cx: &Cx,
+        address: &str,
+        attrs: &Attrs,
+        known: Option<&str>,
+    ) -> anyhow::Result<Option<Applied>> {
+        let Some(id) = tags::adoptable(cx, Ec2Type::InternetGateway, address, known).await? else { return Ok(None) };
+        // Not yet listed by id either, or without its attachment: attaching settles both.
+        if describe(cx, &id).await?.is_none_or(|gateway| gateway.attachments().is_empty()) {
+            attach(cx, &id, attrs).await?;
         }
         Ok(Some(Applied::with_id(id)))
+    }
+
+    async fn copies(&self, cx: &Cx, address: &str) -> anyhow::Result<Vec<String>> {
+        tags::tagged_ids(cx, Ec2Type::InternetGateway, address).await
     }
 
     async fn update(
@@ -55,20 +83,18 @@ impl Kind for InternetGateway {
     }
 
     async fn read(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<Option<Live>> {
-        let request = cx.ec2.describe_internet_gateways().internet_gateway_ids(id);
-        let Some(found) = found(request.send().await)? else { return Ok(None) };
-        Ok(found.internet_gateways().first().map(|gateway| tags::ec2_live(gateway.tags())))
+        Ok(describe(cx, id).await?.map(|gateway| tags::ec2_live(gateway.tags())))
     }
 
-    async fn delete(&self, cx: &Cx, id: &str, attrs: &Attrs) -> anyhow::Result<()> {
-        // Detaching fails while public addresses are still mapped in the VPC.
-        let vpc = text(attrs, "vpc_id")?;
-        gone_is_fine(
-            until_released("public addresses to be released from the VPC", || {
-                cx.ec2.detach_internet_gateway().internet_gateway_id(id).vpc_id(vpc).send()
-            })
-            .await,
-        )?;
+    async fn delete(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<()> {
+        // Detached from whatever VPC it is attached to now (a copy left by a cut-off run
+        // may hang on another); refused while public addresses are still mapped there.
+        let Some(gateway) = describe(cx, id).await? else { return Ok(()) };
+        for vpc in gateway.attachments().iter().filter_map(|a| a.vpc_id()) {
+            let detach = cx.ec2.detach_internet_gateway().internet_gateway_id(id).vpc_id(vpc);
+            let detached = retrying(&[RELEASE], || detach.clone().send()).await;
+            already_done(detached, &["Gateway.NotAttached", "InvalidInternetGatewayID.NotFound"])?;
+        }
         gone_is_fine(cx.ec2.delete_internet_gateway().internet_gateway_id(id).send().await)
     }
 }

@@ -1,5 +1,7 @@
-//! `launch_template`: how instances start: the AMI (Amazon Linux 2023 through SSM unless
-//! an id is given), the instance profile, the app's security group, IMDSv2 required, an
+//! `launch_template`: how instances start: the AMI (Amazon Linux 2023 for the instance
+//! type's architecture, through SSM, unless an id is given), the instance profile, the
+//! app's security group, IMDSv2 required with a hop limit of 2 (the app runs in a container,
+//! one hop further from the metadata service, and needs it for its role's credentials), an
 //! encrypted root volume, and the user data that runs the app image.
 
 use async_trait::async_trait;
@@ -12,7 +14,9 @@ use aws_sdk_ec2::types::{
 use base64::Engine;
 use serde_json::Value;
 
-use super::{Applied, Attrs, Cx, Kind, Live, found, gone_is_fine, tags, text};
+use super::{
+    Applied, Attrs, Cx, Kind, Live, NEW_EC2_ID, Refused, found, gone_is_fine, note_created, retrying, tags, text,
+};
 
 /// The `launch_template` kind.
 pub struct LaunchTemplate;
@@ -20,11 +24,19 @@ pub struct LaunchTemplate;
 /// The boot script, with `{{field}}`s filled from the `app` attribute.
 const USER_DATA: &str = include_str!("../../templates/user-data.sh");
 
-/// SSM parameter naming the latest Amazon Linux 2023 AMI.
-const AL2023_PARAMETER: &str = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64";
+/// SSM parameter naming the latest Amazon Linux 2023 AMI, without its architecture.
+const AL2023_PARAMETER: &str = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default";
+
+/// The architecture the app image is built for (the static binary of this machine).
+pub const IMAGE_ARCHITECTURE: &str = "x86_64";
+
+/// How many network hops a metadata response may travel: 2 reaches a container.
+const METADATA_HOP_LIMIT: i32 = 2;
 
 /// The user data for the `app` attribute: the image (`image`, or `image_repository` and
-/// `image_tag`), port, store, table and region.
+/// `image_tag`), port, store, table, region, the SSM parameter holding the JWT key (the
+/// app reads it with the instance role; the key itself is never in the user data) and
+/// whether to seed the demo account.
 pub fn render_user_data(app: &Value) -> String {
     let field = |name: &str| match &app[name] {
         Value::String(s) => s.clone(),
@@ -37,25 +49,58 @@ pub fn render_user_data(app: &Value) -> String {
         _ => format!("{}:{}", field("image_repository"), field("image_tag")),
     };
     let table = field("table");
-    let table_env = if table.is_empty() { String::new() } else { format!("-e CLOUDCOMP_TABLE={table}") };
+    let mut env = if table.is_empty() { String::new() } else { format!("-e CLOUDCOMP_TABLE={table}") };
+    let secret = field("jwt_secret_parameter");
+    if !secret.is_empty() {
+        env.push_str(&format!(" -e CLOUDCOMP_JWT_SECRET_PARAMETER={secret}"));
+    }
+    env.push_str(&format!(" -e CLOUDCOMP_DEMO_USER={}", app["demo_user"].as_bool().unwrap_or(false)));
     USER_DATA
         .replace("{{image}}", &image)
         .replace("{{region}}", &field("region"))
         .replace("{{port}}", &field("port"))
         .replace("{{store}}", &field("store"))
-        .replace("{{table_env}}", &table_env)
+        .replace("{{app_env}}", env.trim_start())
 }
 
-async fn ami_id(cx: &Cx, ami: &str) -> anyhow::Result<String> {
+/// The architectures `instance_type` runs (`x86_64`, `arm64`).
+pub async fn architectures(cx: &Cx, instance_type: &str) -> anyhow::Result<Vec<String>> {
+    let request = cx.ec2.describe_instance_types().instance_types(instance_type.into());
+    let found = request.send().await.refused()?;
+    let info = found
+        .instance_types()
+        .first()
+        .ok_or_else(|| anyhow::anyhow!("instance type {instance_type} does not exist in region {}", cx.region))?;
+    let processor = info.processor_info();
+    Ok(processor
+        .map(|p| p.supported_architectures().iter().map(|a| a.as_str().to_string()).collect())
+        .unwrap_or_default())
+}
+
+/// Refuses an instance type that cannot run the app image.
+pub async fn check_instance_type(cx: &Cx, instance_type: &str) -> anyhow::Result<()> {
+    let supported = architectures(cx, instance_type).await?;
+    anyhow::ensure!(
+        supported.iter().any(|a| a == IMAGE_ARCHITECTURE),
+        "instance type {instance_type} runs {} but the app image is built for {IMAGE_ARCHITECTURE} on this machine: \
+         pick an {IMAGE_ARCHITECTURE} type (t3.micro, m7i.large, …) in instances.type",
+        supported.join("/")
+    );
+    Ok(())
+}
+
+async fn ami_id(cx: &Cx, ami: &str, instance_type: &str) -> anyhow::Result<String> {
     if ami != "al2023" {
         return Ok(ami.to_string());
     }
-    let parameter = cx.ssm.get_parameter().name(AL2023_PARAMETER).send().await?;
+    check_instance_type(cx, instance_type).await?;
+    let name = format!("{AL2023_PARAMETER}-{IMAGE_ARCHITECTURE}");
+    let parameter = cx.ssm.get_parameter().name(&name).send().await.refused()?;
     parameter
         .parameter()
         .and_then(|p| p.value())
         .map(str::to_string)
-        .ok_or_else(|| anyhow::anyhow!("SSM parameter {AL2023_PARAMETER} has no value"))
+        .ok_or_else(|| anyhow::anyhow!("SSM parameter {name} has no value"))
 }
 
 async fn template_data(cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<RequestLaunchTemplateData> {
@@ -65,7 +110,7 @@ async fn template_data(cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<
         tags::pairs(attrs, address).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
     let user_data = base64::engine::general_purpose::STANDARD.encode(render_user_data(&attrs["app"]));
     Ok(RequestLaunchTemplateData::builder()
-        .image_id(ami_id(cx, text(attrs, "ami")?).await?)
+        .image_id(ami_id(cx, text(attrs, "ami")?, text(attrs, "instance_type")?).await?)
         .instance_type(text(attrs, "instance_type")?.into())
         .iam_instance_profile(
             LaunchTemplateIamInstanceProfileSpecificationRequest::builder()
@@ -77,6 +122,7 @@ async fn template_data(cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<
             LaunchTemplateInstanceMetadataOptionsRequest::builder()
                 .http_tokens(LaunchTemplateHttpTokensState::Required)
                 .http_endpoint(LaunchTemplateInstanceMetadataEndpointState::Enabled)
+                .http_put_response_hop_limit(METADATA_HOP_LIMIT)
                 .build(),
         )
         .block_device_mappings(
@@ -108,6 +154,19 @@ impl Kind for LaunchTemplate {
         "launch_template"
     }
 
+    fn updatable(&self) -> &'static [&'static str] {
+        &[
+            "ami",
+            "instance_type",
+            "instance_profile_arn",
+            "security_group_ids",
+            "imdsv2_required",
+            "root_volume_encrypted",
+            "app",
+            "tags",
+        ]
+    }
+
     async fn create(&self, cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<Applied> {
         let created = cx
             .ec2
@@ -116,15 +175,23 @@ impl Kind for LaunchTemplate {
             .launch_template_data(template_data(cx, address, attrs).await?)
             .tag_specifications(tags::ec2_spec(attrs, address, ResourceType::LaunchTemplate))
             .send()
-            .await?;
+            .await
+            .refused()?;
         let id = created
             .launch_template()
             .and_then(|t| t.launch_template_id())
             .ok_or_else(|| anyhow::anyhow!("CreateLaunchTemplate returned no id"))?;
+        note_created(id);
         Ok(Applied::with_id(id))
     }
 
-    async fn adopt(&self, cx: &Cx, _address: &str, attrs: &Attrs) -> anyhow::Result<Option<Applied>> {
+    async fn adopt(
+        &self,
+        cx: &Cx,
+        _address: &str,
+        attrs: &Attrs,
+        _known: Option<&str>,
+    ) -> anyhow::Result<Option<Applied>> {
         let request = cx.ec2.describe_launch_templates().launch_template_names(text(attrs, "name")?);
         let found = found(request.send().await)?;
         let template = found.as_ref().and_then(|f| f.launch_templates().first());
@@ -135,12 +202,12 @@ impl Kind for LaunchTemplate {
         let only_tags = before.iter().filter(|(k, _)| *k != "tags").eq(after.iter().filter(|(k, _)| *k != "tags"));
         if !only_tags {
             // The group launches `$Latest`: new instances get this version.
-            cx.ec2
+            let version = cx
+                .ec2
                 .create_launch_template_version()
                 .launch_template_id(id)
-                .launch_template_data(template_data(cx, address, after).await?)
-                .send()
-                .await?;
+                .launch_template_data(template_data(cx, address, after).await?);
+            retrying(&[NEW_EC2_ID], || version.clone().send()).await?;
         }
         tags::update_ec2(cx, id, before, after).await?;
         Ok(Applied::with_id(id))
@@ -169,11 +236,14 @@ mod tests {
     #[test]
     fn user_data_names_the_image_and_is_valid_shell() {
         let app = json!({"image_repository": "123.dkr.ecr.us-east-1.amazonaws.com/cloudcomp/demo", "image_tag": "abc123",
-            "port": 8080, "store": "dynamodb", "table": "demo-app", "region": "us-east-1"});
+            "port": 8080, "store": "dynamodb", "table": "demo-app", "region": "us-east-1",
+            "jwt_secret_parameter": "/cloudcomp/demo/jwt-key", "demo_user": false});
         let script = render_user_data(&app);
         assert!(script.contains("IMAGE='123.dkr.ecr.us-east-1.amazonaws.com/cloudcomp/demo:abc123'"));
         assert!(script.contains("-e CLOUDCOMP_TABLE=demo-app"));
+        assert!(script.contains("-e CLOUDCOMP_DEMO_USER=false"), "the demo account is off unless the stack asks");
         assert!(!script.contains("{{"), "unfilled field in:\n{script}");
+        assert!(script.contains("-e CLOUDCOMP_JWT_SECRET_PARAMETER=/cloudcomp/demo/jwt-key"));
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("user-data.sh");
         std::fs::write(&path, &script).unwrap();

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::types::{Action, ActionTypeEnum, ProtocolEnum};
 use serde_json::Value;
 
-use super::{Applied, Attrs, Cx, Kind, Live, found, gone_is_fine, text};
+use super::{Applied, Attrs, Cx, Kind, Live, Refused, found, gone_is_fine, note_created, text};
 
 /// The `listener` kind.
 pub struct Listener;
@@ -23,6 +23,10 @@ impl Kind for Listener {
         "listener"
     }
 
+    fn updatable(&self) -> &'static [&'static str] {
+        &["port", "target_group_arn"]
+    }
+
     async fn create(&self, cx: &Cx, _address: &str, attrs: &Attrs) -> anyhow::Result<Applied> {
         let created = cx
             .elb
@@ -32,16 +36,24 @@ impl Kind for Listener {
             .port(port(attrs)?)
             .default_actions(forward(attrs)?)
             .send()
-            .await?;
+            .await
+            .refused()?;
         let arn = created
             .listeners()
             .first()
             .and_then(|l| l.listener_arn())
             .ok_or_else(|| anyhow::anyhow!("CreateListener returned no ARN"))?;
+        note_created(arn);
         Ok(Applied::with_id(arn).output("arn", arn))
     }
 
-    async fn adopt(&self, cx: &Cx, _address: &str, attrs: &Attrs) -> anyhow::Result<Option<Applied>> {
+    async fn adopt(
+        &self,
+        cx: &Cx,
+        _address: &str,
+        attrs: &Attrs,
+        _known: Option<&str>,
+    ) -> anyhow::Result<Option<Applied>> {
         let request = cx.elb.describe_listeners().load_balancer_arn(text(attrs, "load_balancer_arn")?);
         let Some(found) = found(request.send().await)? else { return Ok(None) };
         let port = port(attrs)?;
@@ -57,7 +69,14 @@ impl Kind for Listener {
         _before: &Attrs,
         after: &Attrs,
     ) -> anyhow::Result<Applied> {
-        cx.elb.modify_listener().listener_arn(id).port(port(after)?).default_actions(forward(after)?).send().await?;
+        cx.elb
+            .modify_listener()
+            .listener_arn(id)
+            .port(port(after)?)
+            .default_actions(forward(after)?)
+            .send()
+            .await
+            .refused()?;
         Ok(Applied::with_id(id))
     }
 

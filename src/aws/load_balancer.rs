@@ -6,10 +6,23 @@ use std::sync::OnceLock;
 use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::types::{LoadBalancerSchemeEnum, LoadBalancerStateEnum, LoadBalancerTypeEnum, Tag};
 
-use super::{Applied, Attrs, Cx, Kind, Live, found, gone_is_fine, is_gone, poll, strings, tags};
+use std::time::Duration;
+
+use super::{
+    Applied, Attrs, CatchUp, Cx, Kind, Live, Refused, found, gone_is_fine, is_gone, note_created, poll, retrying,
+    strings, tags,
+};
 
 /// The `load_balancer` kind.
 pub struct LoadBalancer;
+
+/// Subnets or a security group created moments ago that ELB does not know yet.
+const NEW_NETWORK: CatchUp = CatchUp {
+    codes: &["SubnetNotFound", "InvalidSecurityGroup"],
+    message: &[],
+    patience: Duration::from_secs(120),
+    waiting_for: "ELB to see the new subnets and security group",
+};
 
 /// The part of an ALB ARN that CloudWatch uses as its `LoadBalancer` dimension.
 fn arn_suffix(arn: &str) -> String {
@@ -20,7 +33,7 @@ fn arn_suffix(arn: &str) -> String {
 async fn until_active(cx: &Cx, arn: &str) -> anyhow::Result<Applied> {
     let dns_name = OnceLock::new();
     poll("the load balancer to become active", || async {
-        let found = cx.elb.describe_load_balancers().load_balancer_arns(arn).send().await?;
+        let found = cx.elb.describe_load_balancers().load_balancer_arns(arn).send().await.refused()?;
         let Some(balancer) = found.load_balancers().first() else { return Ok(false) };
         let active = balancer.state().and_then(|s| s.code()) == Some(&LoadBalancerStateEnum::Active);
         if active {
@@ -39,9 +52,13 @@ impl Kind for LoadBalancer {
         "load_balancer"
     }
 
+    fn updatable(&self) -> &'static [&'static str] {
+        &["subnet_ids", "security_group_ids", "tags"]
+    }
+
     async fn create(&self, cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<Applied> {
         let tags = tags::pairs(attrs, address).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build());
-        let created = cx
+        let create = cx
             .elb
             .create_load_balancer()
             .name(super::text(attrs, "name")?)
@@ -49,15 +66,22 @@ impl Kind for LoadBalancer {
             .scheme(LoadBalancerSchemeEnum::InternetFacing)
             .set_subnets(Some(strings(attrs, "subnet_ids")))
             .set_security_groups(Some(strings(attrs, "security_group_ids")))
-            .set_tags(Some(tags.collect()))
-            .send()
-            .await?;
+            .set_tags(Some(tags.collect()));
+        let created = retrying(&[NEW_NETWORK], || create.clone().send()).await?;
         let lb =
             created.load_balancers().first().ok_or_else(|| anyhow::anyhow!("CreateLoadBalancer returned nothing"))?;
-        until_active(cx, lb.load_balancer_arn().unwrap_or_default()).await
+        let arn = lb.load_balancer_arn().unwrap_or_default();
+        note_created(arn);
+        until_active(cx, arn).await
     }
 
-    async fn adopt(&self, cx: &Cx, _address: &str, attrs: &Attrs) -> anyhow::Result<Option<Applied>> {
+    async fn adopt(
+        &self,
+        cx: &Cx,
+        _address: &str,
+        attrs: &Attrs,
+        _known: Option<&str>,
+    ) -> anyhow::Result<Option<Applied>> {
         let request = cx.elb.describe_load_balancers().names(super::text(attrs, "name")?);
         let Some(found) = found(request.send().await)? else { return Ok(None) };
         match found.load_balancers().first().and_then(|l| l.load_balancer_arn()) {
@@ -75,17 +99,19 @@ impl Kind for LoadBalancer {
         after: &Attrs,
     ) -> anyhow::Result<Applied> {
         if before.get("subnet_ids") != after.get("subnet_ids") {
-            cx.elb.set_subnets().load_balancer_arn(id).set_subnets(Some(strings(after, "subnet_ids"))).send().await?;
+            let set = cx.elb.set_subnets().load_balancer_arn(id).set_subnets(Some(strings(after, "subnet_ids")));
+            retrying(&[NEW_NETWORK], || set.clone().send()).await?;
         }
         if before.get("security_group_ids") != after.get("security_group_ids") {
-            cx.elb
+            let set = cx
+                .elb
                 .set_security_groups()
                 .load_balancer_arn(id)
-                .set_security_groups(Some(strings(after, "security_group_ids")))
-                .send()
-                .await?;
+                .set_security_groups(Some(strings(after, "security_group_ids")));
+            retrying(&[NEW_NETWORK], || set.clone().send()).await?;
         }
-        Ok(Applied::with_id(id))
+        tags::update_elb(cx, id, before, after).await?;
+        until_active(cx, id).await
     }
 
     async fn read(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<Option<Live>> {
@@ -105,10 +131,10 @@ impl Kind for LoadBalancer {
     async fn delete(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<()> {
         gone_is_fine(cx.elb.delete_load_balancer().load_balancer_arn(id).send().await)?;
         poll("the load balancer to be deleted", || async {
-            match cx.elb.describe_load_balancers().load_balancer_arns(id).send().await {
+            match cx.elb.describe_load_balancers().load_balancer_arns(id).send().await.refused() {
                 Ok(found) => Ok(found.load_balancers().is_empty()),
-                Err(err) if is_gone(&err) => Ok(true),
-                Err(err) => Err(err.into()),
+                Err(refusal) if is_gone(&refusal) => Ok(true),
+                Err(refusal) => Err(refusal.into()),
             }
         })
         .await

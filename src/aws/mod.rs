@@ -16,9 +16,13 @@ mod internet_gateway;
 mod launch_template;
 mod listener;
 mod load_balancer;
+mod refusal;
+mod retry;
 mod route_table;
 mod scaling_policy;
+mod secret_parameter;
 mod security_group;
+mod serving;
 mod subnet;
 mod tags;
 mod target_group;
@@ -29,10 +33,13 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 use serde_json::Value;
 
 pub use context::Cx;
+pub use launch_template::check_instance_type;
+pub use refusal::{Refusal, Refused};
+pub use retry::{CatchUp, NEW_EC2_ID, NEW_IAM_ENTITY, RELEASE, retrying};
+pub use serving::{Serving, until_serving};
 
 /// Attributes with every reference resolved: what a kind receives.
 pub type Attrs = BTreeMap<String, Value>;
@@ -108,7 +115,13 @@ pub trait Kind: Sync {
     /// The kind's name in plans and state files (`vpc`, `subnet`, …).
     fn name(&self) -> &'static str;
 
-    /// Creates the resource (tagged for the stack) and waits until it is usable.
+    /// The attributes [`Kind::update`] changes in place; a change to any other replaces
+    /// the resource. The plan marks attributes updatable only from this list (a test checks
+    /// it for every kind).
+    fn updatable(&self) -> &'static [&'static str];
+
+    /// Creates the resource (tagged for the stack) and waits until it is usable. Calls
+    /// [`note_created`] the moment AWS answers the Create with an id.
     async fn create(&self, cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<Applied>;
 
     /// Changes attributes in place; `before` is what was last applied. The default refuses,
@@ -128,11 +141,25 @@ pub trait Kind: Sync {
     async fn read(&self, cx: &Cx, id: &str, attrs: &Attrs) -> anyhow::Result<Option<Live>>;
 
     /// Finds the resource a run cut off between creating it and recording it may have left
-    /// at `address` (created with `attrs`), by the stack and address tags or by the name
-    /// `attrs` give it; finishes what that run may not have (an attachment, a rule) and
-    /// returns what `create` would have. `None`: there is none. The caller checks, through
-    /// [`Kind::read`], that it carries the stack's tag before adopting it.
-    async fn adopt(&self, cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<Option<Applied>>;
+    /// at `address` (created with `attrs`): the one `known` names when that run saw AWS
+    /// answer its Create, else by the stack and address tags or by the name `attrs` give it.
+    /// Finishes what that run may not have (an attachment, a rule) and returns what `create`
+    /// would have. `None`: there is none. The caller checks, through [`Kind::read`], that it
+    /// carries the stack's tag before adopting it.
+    async fn adopt(
+        &self,
+        cx: &Cx,
+        address: &str,
+        attrs: &Attrs,
+        known: Option<&str>,
+    ) -> anyhow::Result<Option<Applied>>;
+
+    /// Every id AWS holds for `address` under the stack's tags: more than one when a cut-off
+    /// run created a copy it never recorded, so that `destroy` leaves none behind. Kinds
+    /// AWS keeps unique by name have no copies and keep this default.
+    async fn copies(&self, _cx: &Cx, _address: &str) -> anyhow::Result<Vec<String>> {
+        Ok(Vec::new())
+    }
 
     /// Deletes the resource and waits until it is gone. Deleting what is already gone succeeds.
     async fn delete(&self, cx: &Cx, id: &str, attrs: &Attrs) -> anyhow::Result<()>;
@@ -148,6 +175,7 @@ pub static KINDS: &[&dyn Kind] = &[
     &iam_role::IamRole,
     &iam_role_policy::IamRolePolicy,
     &iam_policy_attachment::IamPolicyAttachment,
+    &secret_parameter::SecretParameter,
     &instance_profile::InstanceProfile,
     &dynamodb_table::DynamodbTable,
     &ecr_repository::EcrRepository,
@@ -177,6 +205,7 @@ const GONE: &[&str] = &[
     "Gateway.NotAttached",
     "NoSuchEntity",
     "ResourceNotFoundException",
+    "ParameterNotFound",
     "RepositoryNotFoundException",
     "LoadBalancerNotFound",
     "TargetGroupNotFound",
@@ -185,97 +214,70 @@ const GONE: &[&str] = &[
     "InvalidLaunchTemplateName.NotFoundException",
 ];
 
-/// Whether an AWS error says the resource does not exist.
-pub fn is_gone(err: &impl ProvideErrorMetadata) -> bool {
-    err.code().is_some_and(|c| GONE.contains(&c))
+/// Whether AWS answered that the resource does not exist.
+pub fn is_gone(refusal: &Refusal) -> bool {
+    refusal.is(GONE)
 }
 
 /// Treats "already gone" as success.
-pub fn gone_is_fine<T, E, R>(result: Result<T, SdkError<E, R>>) -> anyhow::Result<()>
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
-{
-    match result {
+pub fn gone_is_fine<T>(result: impl Refused<T>) -> anyhow::Result<()> {
+    match result.refused() {
         Ok(_) => Ok(()),
-        Err(err) if is_gone(&err) => Ok(()),
-        Err(err) => Err(anyhow::Error::new(err)),
+        Err(refusal) if is_gone(&refusal) => Ok(()),
+        Err(refusal) => Err(refusal.into()),
     }
 }
 
 /// Treats the error `codes` as success: what the call would do is already done (a killed
 /// run's last call can still land at AWS after the next run has read the resource).
-pub fn already_done<T, E, R>(result: Result<T, SdkError<E, R>>, codes: &[&str]) -> anyhow::Result<()>
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
-{
-    match result {
+pub fn already_done<T>(result: impl Refused<T>, codes: &[&str]) -> anyhow::Result<()> {
+    match result.refused() {
         Ok(_) => Ok(()),
-        Err(err) if err.code().is_some_and(|c| codes.contains(&c)) => Ok(()),
-        Err(err) => Err(anyhow::Error::new(err)),
+        Err(refusal) if refusal.is(codes) => Ok(()),
+        Err(refusal) => Err(refusal.into()),
     }
 }
 
 /// Turns "not found" into `None`: what a read of a deleted resource answers.
-pub fn found<T, E, R>(result: Result<T, SdkError<E, R>>) -> anyhow::Result<Option<T>>
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
-{
-    match result {
+pub fn found<T>(result: impl Refused<T>) -> anyhow::Result<Option<T>> {
+    match result.refused() {
         Ok(found) => Ok(Some(found)),
-        Err(err) if is_gone(&err) => Ok(None),
-        Err(err) => Err(anyhow::Error::new(err)),
+        Err(refusal) if is_gone(&refusal) => Ok(None),
+        Err(refusal) => Err(refusal.into()),
     }
 }
-
-/// Longest wait for AWS to release what blocks a deletion.
-const RELEASE_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 
 /// Longest wait for a resource to become usable.
 const READY_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 
-/// Where a step says what it waits for (shown on its progress line).
-pub type WaitNotice = Box<dyn Fn(&str) + Send + Sync>;
+/// What a running step tells the engine while it runs.
+pub trait StepEvents: Send + Sync {
+    /// The step waits for something ("the load balancer to become active"), shown on its
+    /// progress line.
+    fn waiting(&self, what: &str);
+    /// AWS answered the step's Create* with `id`: the resource exists from now on, whatever
+    /// the step's follow-up calls do, and the state must say so at once.
+    fn created(&self, id: &str);
+}
 
 tokio::task_local! {
-    static WAIT_NOTICE: WaitNotice;
+    static STEP_EVENTS: std::sync::Arc<dyn StepEvents>;
 }
 
-/// Runs `step` with `notice` receiving what it waits for.
-pub async fn noting_waits<F: Future>(notice: WaitNotice, step: F) -> F::Output {
-    WAIT_NOTICE.scope(notice, step).await
+/// Runs `step` with `events` receiving what it waits for and creates.
+pub async fn observing<F: Future>(events: std::sync::Arc<dyn StepEvents>, step: F) -> F::Output {
+    STEP_EVENTS.scope(events, step).await
 }
 
-/// Says what the running step waits for (nothing happens outside [`noting_waits`]).
+/// Says what the running step waits for (nothing happens outside [`observing`]).
 fn note_wait(what: &str) {
-    let _ = WAIT_NOTICE.try_with(|notice| notice(what));
+    let _ = STEP_EVENTS.try_with(|events| events.waiting(what));
 }
 
-/// Repeats `call` while AWS answers `DependencyViolation` (network interfaces, addresses
-/// or instances still hold the resource), with backoff, for up to 15 minutes. Real AWS
-/// refuses these deletions for a while after the dependents are gone; moto never does.
-pub async fn until_released<T, E, R, F, Fut>(what: &str, mut call: F) -> Result<T, SdkError<E, R>>
-where
-    E: ProvideErrorMetadata,
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, SdkError<E, R>>>,
-{
-    let started = Instant::now();
-    let mut pause = Duration::from_millis(500);
-    loop {
-        match call().await {
-            Err(err) if err.code() == Some("DependencyViolation") && started.elapsed() < RELEASE_TIMEOUT => {
-                if pause == Duration::from_millis(500) {
-                    note_wait(what);
-                }
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(Duration::from_secs(10));
-            }
-            other => return other,
-        }
-    }
+/// Says that AWS created `id` for the running step (nothing happens outside [`observing`]).
+/// Kinds call it the moment a Create* answers, before any follow-up call.
+pub fn note_created(id: &str) {
+    let _ = STEP_EVENTS.try_with(|events| events.created(id));
 }
 
 /// Calls `check` until it says the resource is ready, with backoff, for up to 15 minutes.
@@ -327,6 +329,46 @@ mod tests {
     use std::collections::HashSet;
 
     use super::*;
+
+    /// Every stack shape the plan knows: the default, one on SQLite, one with its own registry.
+    fn stacks() -> Vec<crate::stack::Stack> {
+        [
+            "name: t\n",
+            "name: t\napp: {store: sqlite}\nscaling: {min: 1, max: 1}\n",
+            "name: t\napp: {registry: r:5000}\n",
+        ]
+        .iter()
+        .map(|text| crate::stack::parse(text).expect("a valid stack"))
+        .collect()
+    }
+
+    #[test]
+    fn the_plan_marks_updatable_only_what_each_kind_updates() {
+        for stack in stacks() {
+            for resource in crate::plan::desired(&stack, "tag", true) {
+                let kind = kind(resource.kind).unwrap_or_else(|| panic!("no kind {}", resource.kind));
+                for (name, attr) in &resource.attrs {
+                    if attr.on_change == crate::plan::graph::OnChange::Update {
+                        assert!(
+                            kind.updatable().contains(name),
+                            "{} marks `{name}` updatable but the {} kind cannot update it",
+                            resource.address,
+                            kind.name()
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_kind_the_plan_uses_is_registered() {
+        for stack in stacks() {
+            for resource in crate::plan::desired(&stack, "tag", true) {
+                assert!(kind(resource.kind).is_some(), "{} has no kind", resource.address);
+            }
+        }
+    }
 
     #[test]
     fn kind_names_are_unique_and_found() {

@@ -7,7 +7,11 @@ use async_trait::async_trait;
 use aws_sdk_ec2::types::{Filter, ResourceType};
 use serde_json::{Value, json};
 
-use super::{Applied, Attrs, Cx, Kind, Live, already_done, found, gone_is_fine, tags, text, until_released};
+use super::tags::Ec2Type;
+use super::{
+    Applied, Attrs, Cx, Kind, Live, NEW_EC2_ID, RELEASE, Refused, already_done, found, gone_is_fine, note_created,
+    retrying, tags, text,
+};
 
 /// The `route_table` kind.
 pub struct RouteTable;
@@ -41,7 +45,8 @@ async fn associations(cx: &Cx, id: &str) -> anyhow::Result<Vec<(String, String)>
         .describe_route_tables()
         .filters(Filter::builder().name("route-table-id").values(id).build())
         .send()
-        .await?;
+        .await
+        .refused()?;
     Ok(tables
         .route_tables()
         .iter()
@@ -57,29 +62,38 @@ impl Kind for RouteTable {
         "route_table"
     }
 
+    fn updatable(&self) -> &'static [&'static str] {
+        &["routes", "subnet_ids", "tags"]
+    }
+
     async fn create(&self, cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<Applied> {
-        let created = cx
-            .ec2
-            .create_route_table()
-            .vpc_id(text(attrs, "vpc_id")?)
-            .tag_specifications(tags::ec2_spec(attrs, address, ResourceType::RouteTable))
-            .send()
-            .await?;
+        let create = cx.ec2.create_route_table().vpc_id(text(attrs, "vpc_id")?).tag_specifications(tags::ec2_spec(
+            attrs,
+            address,
+            ResourceType::RouteTable,
+        ));
+        let created = retrying(&[NEW_EC2_ID], || create.clone().send()).await?;
         let id = created
             .route_table()
             .and_then(|t| t.route_table_id())
             .ok_or_else(|| anyhow::anyhow!("CreateRouteTable returned no id"))?
             .to_string();
+        note_created(&id);
         let empty = Attrs::new();
         self.update(cx, address, &id, &empty, attrs).await
     }
 
-    async fn adopt(&self, cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<Option<Applied>> {
-        let found = cx.ec2.describe_route_tables().filters(tags::ec2_stack_filter(cx)).send().await?;
-        let Some(table) = found.route_tables().iter().find(|t| tags::has_address(t.tags(), address)) else {
-            return Ok(None);
-        };
-        let id = table.route_table_id().unwrap_or_default().to_string();
+    async fn adopt(
+        &self,
+        cx: &Cx,
+        address: &str,
+        attrs: &Attrs,
+        known: Option<&str>,
+    ) -> anyhow::Result<Option<Applied>> {
+        let Some(id) = tags::adoptable(cx, Ec2Type::RouteTable, address, known).await? else { return Ok(None) };
+        let describe = cx.ec2.describe_route_tables().route_table_ids(&id);
+        let found = retrying(&[NEW_EC2_ID], || describe.clone().send()).await?;
+        let Some(table) = found.route_tables().first() else { return Ok(None) };
         // What the cut-off run got done, so that the update adds only the rest.
         let routes: Vec<Value> = table
             .routes()
@@ -95,6 +109,10 @@ impl Kind for RouteTable {
         self.update(cx, address, &id, &done, attrs).await.map(Some)
     }
 
+    async fn copies(&self, cx: &Cx, address: &str) -> anyhow::Result<Vec<String>> {
+        tags::tagged_ids(cx, Ec2Type::RouteTable, address).await
+    }
+
     async fn update(
         &self,
         cx: &Cx,
@@ -105,21 +123,18 @@ impl Kind for RouteTable {
     ) -> anyhow::Result<Applied> {
         let (old, new) = (routes(before), routes(after));
         for (destination, _) in old.iter().filter(|(d, _)| !new.iter().any(|(n, _)| n == d)) {
-            gone_is_fine(cx.ec2.delete_route().route_table_id(id).destination_cidr_block(destination).send().await)?;
+            let delete = cx.ec2.delete_route().route_table_id(id).destination_cidr_block(destination);
+            gone_is_fine(retrying(&[NEW_EC2_ID], || delete.clone().send()).await)?;
         }
         for (destination, gateway) in new.difference(&old) {
             if old.iter().any(|(d, _)| d == destination) {
-                cx.ec2
-                    .replace_route()
-                    .route_table_id(id)
-                    .destination_cidr_block(destination)
-                    .gateway_id(gateway)
-                    .send()
-                    .await?;
+                let replace =
+                    cx.ec2.replace_route().route_table_id(id).destination_cidr_block(destination).gateway_id(gateway);
+                retrying(&[NEW_EC2_ID], || replace.clone().send()).await?;
             } else {
                 let create =
                     cx.ec2.create_route().route_table_id(id).destination_cidr_block(destination).gateway_id(gateway);
-                already_done(create.send().await, &["RouteAlreadyExists"])?;
+                already_done(retrying(&[NEW_EC2_ID], || create.clone().send()).await, &["RouteAlreadyExists"])?;
             }
         }
         let wanted = subnet_ids(after);
@@ -131,7 +146,8 @@ impl Kind for RouteTable {
         }
         for subnet in wanted.iter().filter(|s| !current.iter().any(|(_, c)| c == *s)) {
             let associate = cx.ec2.associate_route_table().route_table_id(id).subnet_id(subnet);
-            already_done(associate.send().await, &["Resource.AlreadyAssociated"])?;
+            let associated = retrying(&[NEW_EC2_ID], || associate.clone().send()).await;
+            already_done(associated, &["Resource.AlreadyAssociated"])?;
         }
         if !before.is_empty() {
             tags::update_ec2(cx, id, before, after).await?;
@@ -151,9 +167,6 @@ impl Kind for RouteTable {
         for (association, _) in current {
             gone_is_fine(cx.ec2.disassociate_route_table().association_id(association).send().await)?;
         }
-        gone_is_fine(
-            until_released("the route table to be released", || cx.ec2.delete_route_table().route_table_id(id).send())
-                .await,
-        )
+        gone_is_fine(retrying(&[RELEASE], || cx.ec2.delete_route_table().route_table_id(id).send()).await)
     }
 }

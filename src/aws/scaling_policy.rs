@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 
-use super::{Applied, Attrs, Cx, Kind, Live, found, gone_is_fine, int, text};
+use super::{Applied, Attrs, Cx, Kind, Live, Refused, found, gone_is_fine, int, text};
 
 /// The `scaling_policy` kind.
 pub struct ScalingPolicy;
@@ -20,7 +20,8 @@ async fn put(cx: &Cx, attrs: &Attrs) -> anyhow::Result<Applied> {
         .scaling_adjustment(int(attrs, "adjustment")?)
         .cooldown(int(attrs, "cooldown_seconds")?)
         .send()
-        .await?;
+        .await
+        .refused()?;
     existing(cx, attrs).await?.ok_or_else(|| anyhow::anyhow!("policy {name} not found after creating it"))
 }
 
@@ -39,11 +40,21 @@ impl Kind for ScalingPolicy {
         "scaling_policy"
     }
 
+    fn updatable(&self) -> &'static [&'static str] {
+        &["adjustment", "cooldown_seconds"]
+    }
+
     async fn create(&self, cx: &Cx, _address: &str, attrs: &Attrs) -> anyhow::Result<Applied> {
         put(cx, attrs).await
     }
 
-    async fn adopt(&self, cx: &Cx, _address: &str, attrs: &Attrs) -> anyhow::Result<Option<Applied>> {
+    async fn adopt(
+        &self,
+        cx: &Cx,
+        _address: &str,
+        attrs: &Attrs,
+        _known: Option<&str>,
+    ) -> anyhow::Result<Option<Applied>> {
         existing(cx, attrs).await
     }
 

@@ -4,11 +4,14 @@
 use std::collections::BTreeSet;
 
 use async_trait::async_trait;
-use aws_sdk_ec2::error::ProvideErrorMetadata;
 use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType, UserIdGroupPair};
 use serde_json::{Value, json};
 
-use super::{Applied, Attrs, Cx, Kind, Live, already_done, found, gone_is_fine, tags, text, until_released};
+use super::tags::Ec2Type;
+use super::{
+    Applied, Attrs, CatchUp, Cx, Kind, Live, NEW_EC2_ID, RELEASE, already_done, found, gone_is_fine, note_created,
+    retrying, tags, text,
+};
 
 /// The `security_group` kind.
 pub struct SecurityGroup;
@@ -71,7 +74,8 @@ async fn change_rules(cx: &Cx, id: &str, before: &Attrs, after: &Attrs) -> anyho
     let (old, new) = (rules(before), rules(after));
     let revoke: Vec<IpPermission> = old.difference(&new).map(|r| permission(r)).collect::<anyhow::Result<_>>()?;
     if !revoke.is_empty() {
-        cx.ec2.revoke_security_group_ingress().group_id(id).set_ip_permissions(Some(revoke)).send().await?;
+        let request = cx.ec2.revoke_security_group_ingress().group_id(id).set_ip_permissions(Some(revoke));
+        retrying(&[NEW_EC2_ID], || request.clone().send()).await?;
     }
     let grant: Vec<IpPermission> = new.difference(&old).map(|r| permission(r)).collect::<anyhow::Result<_>>()?;
     if grant.is_empty() {
@@ -79,11 +83,13 @@ async fn change_rules(cx: &Cx, id: &str, before: &Attrs, after: &Attrs) -> anyho
     }
     let authorize =
         |permissions| cx.ec2.authorize_security_group_ingress().group_id(id).set_ip_permissions(Some(permissions));
-    match authorize(grant.clone()).send().await {
+    // The group, or the load balancer's group a rule names, may be new to EC2 still.
+    match retrying(&[NEW_EC2_ID], || authorize(grant.clone()).send()).await {
         // A rule already there: AWS refuses the whole batch, so grant one by one.
-        Err(err) if err.code() == Some(DUPLICATE) => {
+        Err(refusal) if refusal.is(&[DUPLICATE]) => {
             for permission in grant {
-                already_done(authorize(vec![permission]).send().await, &[DUPLICATE])?;
+                let granted = retrying(&[NEW_EC2_ID], || authorize(vec![permission.clone()]).send()).await;
+                already_done(granted, &[DUPLICATE])?;
             }
             Ok(())
         }
@@ -100,33 +106,46 @@ impl Kind for SecurityGroup {
         "security_group"
     }
 
+    fn updatable(&self) -> &'static [&'static str] {
+        &["ingress", "tags"]
+    }
+
     async fn create(&self, cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<Applied> {
-        let created = cx
+        let create = cx
             .ec2
             .create_security_group()
             .group_name(text(attrs, "name")?)
             .description(text(attrs, "description")?)
             .vpc_id(text(attrs, "vpc_id")?)
-            .tag_specifications(tags::ec2_spec(attrs, address, ResourceType::SecurityGroup))
-            .send()
-            .await?;
+            .tag_specifications(tags::ec2_spec(attrs, address, ResourceType::SecurityGroup));
+        let created = retrying(&[NEW_EC2_ID], || create.clone().send()).await?;
         let id = created.group_id().ok_or_else(|| anyhow::anyhow!("CreateSecurityGroup returned no id"))?;
+        note_created(id);
         change_rules(cx, id, &Attrs::new(), attrs).await?;
         Ok(Applied::with_id(id))
     }
 
-    async fn adopt(&self, cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<Option<Applied>> {
-        let found = cx.ec2.describe_security_groups().filters(tags::ec2_stack_filter(cx)).send().await?;
-        let Some(group) = found.security_groups().iter().find(|g| tags::has_address(g.tags(), address)) else {
-            return Ok(None);
-        };
-        let id = group.group_id().unwrap_or_default();
+    async fn adopt(
+        &self,
+        cx: &Cx,
+        address: &str,
+        attrs: &Attrs,
+        known: Option<&str>,
+    ) -> anyhow::Result<Option<Applied>> {
+        let Some(id) = tags::adoptable(cx, Ec2Type::SecurityGroup, address, known).await? else { return Ok(None) };
+        let describe = cx.ec2.describe_security_groups().group_ids(&id);
+        let found = retrying(&[NEW_EC2_ID], || describe.clone().send()).await?;
+        let Some(group) = found.security_groups().first() else { return Ok(None) };
         let live = live_rules(group.ip_permissions());
         let wanted = attrs.get("ingress").cloned().unwrap_or(Value::Array(Vec::new()));
         if grants(&live) != grants(&wanted) {
-            change_rules(cx, id, &Attrs::from([("ingress".to_string(), live)]), attrs).await?;
+            change_rules(cx, &id, &Attrs::from([("ingress".to_string(), live)]), attrs).await?;
         }
         Ok(Some(Applied::with_id(id)))
+    }
+
+    async fn copies(&self, cx: &Cx, address: &str) -> anyhow::Result<Vec<String>> {
+        tags::tagged_ids(cx, Ec2Type::SecurityGroup, address).await
     }
 
     async fn update(
@@ -154,11 +173,7 @@ impl Kind for SecurityGroup {
 
     async fn delete(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<()> {
         // Refused while a load balancer or instance still has an interface in the group.
-        gone_is_fine(
-            until_released("network interfaces to leave the security group", || {
-                cx.ec2.delete_security_group().group_id(id).send()
-            })
-            .await,
-        )
+        let release = CatchUp { waiting_for: "network interfaces to leave the security group", ..RELEASE };
+        gone_is_fine(retrying(&[release], || cx.ec2.delete_security_group().group_id(id).send()).await)
     }
 }

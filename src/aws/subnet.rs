@@ -1,31 +1,81 @@
-//! `subnet`: a public subnet in the stack's VPC, one per availability zone.
+//! `subnet`: a public subnet in the stack's VPC, one per availability zone. The zones are
+//! the region's real availability zones (not Local or Wavelength zones), available, and
+//! offering the stack's instance type.
 
 use async_trait::async_trait;
-use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};
+use aws_sdk_ec2::types::{AttributeBooleanValue, Filter, LocationType, ResourceType};
 
-use super::{Applied, Attrs, Cx, Kind, Live, found, gone_is_fine, tags, text, until_released};
+use super::tags::Ec2Type;
+use super::{
+    Applied, Attrs, Cx, Kind, Live, NEW_EC2_ID, RELEASE, Refused, found, gone_is_fine, note_created, retrying, tags,
+    text,
+};
 
 /// The `subnet` kind.
 pub struct Subnet;
 
-/// The name of the `index`th availability zone of the region, in name order.
-async fn availability_zone(cx: &Cx, index: usize) -> anyhow::Result<String> {
-    let zones = cx.ec2.describe_availability_zones().send().await?;
-    let mut names: Vec<String> =
-        zones.availability_zones().iter().filter_map(|z| z.zone_name().map(str::to_string)).collect();
+/// The region's availability zones that can run `instance_type`, in name order.
+async fn usable_zones(cx: &Cx, instance_type: &str) -> anyhow::Result<Vec<String>> {
+    let filter = |name: &str, value: &str| Filter::builder().name(name).values(value).build();
+    let zones = cx
+        .ec2
+        .describe_availability_zones()
+        .filters(filter("zone-type", "availability-zone"))
+        .filters(filter("state", "available"))
+        .send()
+        .await
+        .refused()?;
+    let offerings = cx
+        .ec2
+        .describe_instance_type_offerings()
+        .location_type(LocationType::AvailabilityZone)
+        .filters(filter("instance-type", instance_type))
+        .send()
+        .await
+        .refused()?;
+    let offered: Vec<&str> = offerings.instance_type_offerings().iter().filter_map(|o| o.location()).collect();
+    let mut names: Vec<String> = zones
+        .availability_zones()
+        .iter()
+        .filter_map(|z| z.zone_name())
+        .filter(|z| offered.contains(z))
+        .map(str::to_string)
+        .collect();
     names.sort();
-    names.get(index).cloned().ok_or_else(|| anyhow::anyhow!("region {} has no availability zone #{index}", cx.region))
+    Ok(names)
+}
+
+/// The `index`th usable availability zone of the region.
+async fn availability_zone(cx: &Cx, index: usize, instance_type: &str) -> anyhow::Result<String> {
+    let zones = usable_zones(cx, instance_type).await?;
+    zones.get(index).cloned().ok_or_else(|| {
+        anyhow::anyhow!(
+            "region {} has {} available zone(s) offering {instance_type} ({}); the stack needs zone #{}",
+            cx.region,
+            zones.len(),
+            zones.join(", "),
+            index + 1
+        )
+    })
 }
 
 async fn set_public_ip(cx: &Cx, id: &str, attrs: &Attrs) -> anyhow::Result<()> {
     let public = attrs.get("map_public_ip_on_launch").and_then(|v| v.as_bool()).unwrap_or(true);
-    cx.ec2
+    let modify = cx
+        .ec2
         .modify_subnet_attribute()
         .subnet_id(id)
-        .map_public_ip_on_launch(AttributeBooleanValue::builder().value(public).build())
-        .send()
-        .await?;
+        .map_public_ip_on_launch(AttributeBooleanValue::builder().value(public).build());
+    retrying(&[NEW_EC2_ID], || modify.clone().send()).await?;
     Ok(())
+}
+
+/// The zone subnet `id` lives in.
+async fn zone_of(cx: &Cx, id: &str) -> anyhow::Result<String> {
+    let describe = cx.ec2.describe_subnets().subnet_ids(id);
+    let found = retrying(&[NEW_EC2_ID], || describe.clone().send()).await?;
+    let zone = found.subnets().first().and_then(|s| s.availability_zone());
+    zone.map(str::to_string).ok_or_else(|| anyhow::anyhow!("subnet {id} has no availability zone"))
 }
 
 #[async_trait]
@@ -34,34 +84,45 @@ impl Kind for Subnet {
         "subnet"
     }
 
+    fn updatable(&self) -> &'static [&'static str] {
+        &["map_public_ip_on_launch", "instance_type", "tags"]
+    }
+
     async fn create(&self, cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<Applied> {
         let index = attrs.get("availability_zone_index").and_then(|v| v.as_u64()).unwrap_or(0);
-        let zone = availability_zone(cx, usize::try_from(index)?).await?;
-        let created = cx
+        let zone = availability_zone(cx, usize::try_from(index)?, text(attrs, "instance_type")?).await?;
+        let create = cx
             .ec2
             .create_subnet()
             .vpc_id(text(attrs, "vpc_id")?)
             .cidr_block(text(attrs, "cidr_block")?)
             .availability_zone(&zone)
-            .tag_specifications(tags::ec2_spec(attrs, address, ResourceType::Subnet))
-            .send()
-            .await?;
+            .tag_specifications(tags::ec2_spec(attrs, address, ResourceType::Subnet));
+        let created = retrying(&[NEW_EC2_ID], || create.clone().send()).await?;
         let id = created
             .subnet()
             .and_then(|s| s.subnet_id())
             .ok_or_else(|| anyhow::anyhow!("CreateSubnet returned no id"))?;
+        note_created(id);
         set_public_ip(cx, id, attrs).await?;
         Ok(Applied::with_id(id).output("availability_zone", zone))
     }
 
-    async fn adopt(&self, cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<Option<Applied>> {
-        let found = cx.ec2.describe_subnets().filters(tags::ec2_stack_filter(cx)).send().await?;
-        let Some(subnet) = found.subnets().iter().find(|s| tags::has_address(s.tags(), address)) else {
-            return Ok(None);
-        };
-        let id = subnet.subnet_id().unwrap_or_default();
-        set_public_ip(cx, id, attrs).await?;
-        Ok(Some(Applied::with_id(id).output("availability_zone", subnet.availability_zone().unwrap_or_default())))
+    async fn adopt(
+        &self,
+        cx: &Cx,
+        address: &str,
+        attrs: &Attrs,
+        known: Option<&str>,
+    ) -> anyhow::Result<Option<Applied>> {
+        let Some(id) = tags::adoptable(cx, Ec2Type::Subnet, address, known).await? else { return Ok(None) };
+        let zone = zone_of(cx, &id).await?;
+        set_public_ip(cx, &id, attrs).await?;
+        Ok(Some(Applied::with_id(id).output("availability_zone", zone)))
+    }
+
+    async fn copies(&self, cx: &Cx, address: &str) -> anyhow::Result<Vec<String>> {
+        tags::tagged_ids(cx, Ec2Type::Subnet, address).await
     }
 
     async fn update(
@@ -72,6 +133,14 @@ impl Kind for Subnet {
         before: &Attrs,
         after: &Attrs,
     ) -> anyhow::Result<Applied> {
+        if before.get("instance_type") != after.get("instance_type") {
+            let (zone, instance_type) = (zone_of(cx, id).await?, text(after, "instance_type")?);
+            anyhow::ensure!(
+                usable_zones(cx, instance_type).await?.contains(&zone),
+                "instance type {instance_type} is not offered in {zone}, where subnet {id} lives: pick another type, \
+                 or destroy the stack and create it again"
+            );
+        }
         if before.get("map_public_ip_on_launch") != after.get("map_public_ip_on_launch") {
             set_public_ip(cx, id, after).await?;
         }
@@ -91,11 +160,6 @@ impl Kind for Subnet {
 
     async fn delete(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<()> {
         // Network interfaces of the load balancer and instances linger after they are gone.
-        gone_is_fine(
-            until_released("network interfaces to be released from the subnet", || {
-                cx.ec2.delete_subnet().subnet_id(id).send()
-            })
-            .await,
-        )
+        gone_is_fine(retrying(&[RELEASE], || cx.ec2.delete_subnet().subnet_id(id).send()).await)
     }
 }

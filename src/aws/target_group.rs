@@ -1,14 +1,45 @@
 //! `target_group`: the app instances behind the load balancer, health-checked on the
-//! stack's path and interval.
+//! stack's path, interval and timeout; a deregistered instance gets the stack's
+//! deregistration delay to finish its requests.
+
+use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_sdk_elasticloadbalancingv2::types::{ProtocolEnum, Tag, TargetTypeEnum};
+use aws_sdk_elasticloadbalancingv2::types::{ProtocolEnum, Tag, TargetGroupAttribute, TargetTypeEnum};
 use serde_json::{Value, json};
 
-use super::{Applied, Attrs, Cx, Kind, Live, found, gone_is_fine, int, tags, text};
+use super::{
+    Applied, Attrs, CatchUp, Cx, Kind, Live, Refused, found, gone_is_fine, int, note_created, retrying, tags, text,
+};
 
 /// The `target_group` kind.
 pub struct TargetGroup;
+
+/// A VPC created moments ago that ELB does not know yet.
+const NEW_VPC: CatchUp = CatchUp {
+    codes: &["ValidationError"],
+    message: &["VPC ID", "vpc ID"],
+    patience: Duration::from_secs(120),
+    waiting_for: "ELB to see the new VPC",
+};
+
+/// A listener deleted moments ago still holds the group (ELB answers `ResourceInUse`).
+const LISTENER_RELEASE: CatchUp = CatchUp {
+    codes: &["ResourceInUse"],
+    message: &[],
+    patience: Duration::from_secs(5 * 60),
+    waiting_for: "the deleted listener to release the target group",
+};
+
+/// ELB's attribute for the deregistration delay.
+const DEREGISTRATION_DELAY: &str = "deregistration_delay.timeout_seconds";
+
+async fn set_deregistration_delay(cx: &Cx, arn: &str, attrs: &Attrs) -> anyhow::Result<()> {
+    let delay = int(attrs, "deregistration_delay_seconds")?;
+    let attribute = TargetGroupAttribute::builder().key(DEREGISTRATION_DELAY).value(delay.to_string()).build();
+    cx.elb.modify_target_group_attributes().target_group_arn(arn).attributes(attribute).send().await.refused()?;
+    Ok(())
+}
 
 #[async_trait]
 impl Kind for TargetGroup {
@@ -16,9 +47,19 @@ impl Kind for TargetGroup {
         "target_group"
     }
 
+    fn updatable(&self) -> &'static [&'static str] {
+        &[
+            "health_check_path",
+            "health_check_interval_seconds",
+            "health_check_timeout_seconds",
+            "deregistration_delay_seconds",
+            "tags",
+        ]
+    }
+
     async fn create(&self, cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<Applied> {
         let tags = tags::pairs(attrs, address).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build());
-        let created = cx
+        let create = cx
             .elb
             .create_target_group()
             .name(text(attrs, "name")?)
@@ -28,21 +69,31 @@ impl Kind for TargetGroup {
             .target_type(TargetTypeEnum::Instance)
             .health_check_path(text(attrs, "health_check_path")?)
             .health_check_interval_seconds(int(attrs, "health_check_interval_seconds")?)
-            .set_tags(Some(tags.collect()))
-            .send()
-            .await?;
+            .health_check_timeout_seconds(int(attrs, "health_check_timeout_seconds")?)
+            .set_tags(Some(tags.collect()));
+        let created = retrying(&[NEW_VPC], || create.clone().send()).await?;
         let arn = created
             .target_groups()
             .first()
             .and_then(|t| t.target_group_arn())
             .ok_or_else(|| anyhow::anyhow!("CreateTargetGroup returned no ARN"))?;
+        note_created(arn);
+        set_deregistration_delay(cx, arn, attrs).await?;
         Ok(Applied::with_id(arn).output("arn", arn))
     }
 
-    async fn adopt(&self, cx: &Cx, _address: &str, attrs: &Attrs) -> anyhow::Result<Option<Applied>> {
+    async fn adopt(
+        &self,
+        cx: &Cx,
+        _address: &str,
+        attrs: &Attrs,
+        _known: Option<&str>,
+    ) -> anyhow::Result<Option<Applied>> {
         let found = found(cx.elb.describe_target_groups().names(text(attrs, "name")?).send().await)?;
         let arn = found.as_ref().and_then(|f| f.target_groups().first()).and_then(|t| t.target_group_arn());
-        Ok(arn.map(|arn| Applied::with_id(arn).output("arn", arn)))
+        let Some(arn) = arn else { return Ok(None) };
+        set_deregistration_delay(cx, arn, attrs).await?;
+        Ok(Some(Applied::with_id(arn).output("arn", arn)))
     }
 
     async fn update(
@@ -50,7 +101,7 @@ impl Kind for TargetGroup {
         cx: &Cx,
         _address: &str,
         id: &str,
-        _before: &Attrs,
+        before: &Attrs,
         after: &Attrs,
     ) -> anyhow::Result<Applied> {
         cx.elb
@@ -58,8 +109,14 @@ impl Kind for TargetGroup {
             .target_group_arn(id)
             .health_check_path(text(after, "health_check_path")?)
             .health_check_interval_seconds(int(after, "health_check_interval_seconds")?)
+            .health_check_timeout_seconds(int(after, "health_check_timeout_seconds")?)
             .send()
-            .await?;
+            .await
+            .refused()?;
+        if before.get("deregistration_delay_seconds") != after.get("deregistration_delay_seconds") {
+            set_deregistration_delay(cx, id, after).await?;
+        }
+        tags::update_elb(cx, id, before, after).await?;
         Ok(Applied::with_id(id))
     }
 
@@ -68,7 +125,7 @@ impl Kind for TargetGroup {
             return Ok(None);
         };
         let Some(group) = found.target_groups().first() else { return Ok(None) };
-        let health = cx.elb.describe_target_health().target_group_arn(id).send().await?;
+        let health = cx.elb.describe_target_health().target_group_arn(id).send().await.refused()?;
         let targets: Vec<Value> = health
             .target_health_descriptions()
             .iter()
@@ -77,19 +134,26 @@ impl Kind for TargetGroup {
                     "id": t.target().map(|t| t.id()).unwrap_or_default(),
                     "port": t.target().and_then(|t| t.port()),
                     "health": t.target_health().and_then(|h| h.state()).map(|s| s.as_str()).unwrap_or("unknown"),
+                    "reason": t.target_health().and_then(|h| h.description()),
                 })
             })
             .collect();
-        Ok(Some(
-            tags::elb_live(cx, id)
-                .await?
-                .attr("health_check_path", group.health_check_path().unwrap_or_default())
-                .attr("health_check_interval_seconds", group.health_check_interval_seconds().unwrap_or_default())
-                .detail("targets", targets),
-        ))
+        let attributes = cx.elb.describe_target_group_attributes().target_group_arn(id).send().await.refused()?;
+        let mut live = tags::elb_live(cx, id)
+            .await?
+            .attr("health_check_path", group.health_check_path().unwrap_or_default())
+            .attr("health_check_interval_seconds", group.health_check_interval_seconds().unwrap_or_default())
+            .attr("health_check_timeout_seconds", group.health_check_timeout_seconds().unwrap_or_default())
+            .detail("targets", targets);
+        let delay = attributes.attributes().iter().find(|a| a.key() == Some(DEREGISTRATION_DELAY));
+        if let Some(delay) = delay.and_then(|a| a.value()).and_then(|v| v.parse::<i64>().ok()) {
+            live = live.attr("deregistration_delay_seconds", delay);
+        }
+        Ok(Some(live))
     }
 
     async fn delete(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<()> {
-        gone_is_fine(cx.elb.delete_target_group().target_group_arn(id).send().await)
+        let delete = || cx.elb.delete_target_group().target_group_arn(id).send();
+        gone_is_fine(retrying(&[LISTENER_RELEASE], delete).await)
     }
 }

@@ -3,18 +3,21 @@
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};
 
-use super::{Applied, Attrs, Cx, Kind, Live, found, gone_is_fine, tags, text};
+use super::{
+    Applied, Attrs, Cx, Kind, Live, NEW_EC2_ID, Refused, found, gone_is_fine, note_created, retrying, tags, text,
+};
+use super::{RELEASE, tags::Ec2Type};
 
 /// The `vpc` kind.
 pub struct Vpc;
 
 async fn enable_dns_hostnames(cx: &Cx, id: &str) -> anyhow::Result<Applied> {
-    cx.ec2
+    let modify = cx
+        .ec2
         .modify_vpc_attribute()
         .vpc_id(id)
-        .enable_dns_hostnames(AttributeBooleanValue::builder().value(true).build())
-        .send()
-        .await?;
+        .enable_dns_hostnames(AttributeBooleanValue::builder().value(true).build());
+    retrying(&[NEW_EC2_ID], || modify.clone().send()).await?;
     Ok(Applied::with_id(id))
 }
 
@@ -24,6 +27,10 @@ impl Kind for Vpc {
         "vpc"
     }
 
+    fn updatable(&self) -> &'static [&'static str] {
+        &["tags"]
+    }
+
     async fn create(&self, cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<Applied> {
         let created = cx
             .ec2
@@ -31,17 +38,28 @@ impl Kind for Vpc {
             .cidr_block(text(attrs, "cidr_block")?)
             .tag_specifications(tags::ec2_spec(attrs, address, ResourceType::Vpc))
             .send()
-            .await?;
+            .await
+            .refused()?;
         let id = created.vpc().and_then(|v| v.vpc_id()).ok_or_else(|| anyhow::anyhow!("CreateVpc returned no id"))?;
+        note_created(id);
         enable_dns_hostnames(cx, id).await
     }
 
-    async fn adopt(&self, cx: &Cx, address: &str, _attrs: &Attrs) -> anyhow::Result<Option<Applied>> {
-        let found = cx.ec2.describe_vpcs().filters(tags::ec2_stack_filter(cx)).send().await?;
-        match found.vpcs().iter().find(|v| tags::has_address(v.tags(), address)).and_then(|v| v.vpc_id()) {
-            Some(id) => enable_dns_hostnames(cx, id).await.map(Some),
+    async fn adopt(
+        &self,
+        cx: &Cx,
+        address: &str,
+        _attrs: &Attrs,
+        known: Option<&str>,
+    ) -> anyhow::Result<Option<Applied>> {
+        match tags::adoptable(cx, Ec2Type::Vpc, address, known).await? {
+            Some(id) => enable_dns_hostnames(cx, &id).await.map(Some),
             None => Ok(None),
         }
+    }
+
+    async fn copies(&self, cx: &Cx, address: &str) -> anyhow::Result<Vec<String>> {
+        tags::tagged_ids(cx, Ec2Type::Vpc, address).await
     }
 
     async fn update(
@@ -65,6 +83,6 @@ impl Kind for Vpc {
     }
 
     async fn delete(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<()> {
-        gone_is_fine(cx.ec2.delete_vpc().vpc_id(id).send().await)
+        gone_is_fine(retrying(&[RELEASE], || cx.ec2.delete_vpc().vpc_id(id).send()).await)
     }
 }

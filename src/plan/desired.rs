@@ -30,6 +30,8 @@ pub fn desired(stack: &Stack, image_tag: &str, pushed: bool) -> Vec<Resource> {
                 .fixed("cidr_block", json!(cidr))
                 .fixed("availability_zone_index", json!(i))
                 .set("map_public_ip_on_launch", json!(true))
+                // Its zone must offer the instance type.
+                .set("instance_type", json!(stack.instances.instance_type))
                 .set("tags", tags.clone()),
         );
     }
@@ -91,9 +93,26 @@ pub fn desired(stack: &Stack, image_tag: &str, pushed: bool) -> Vec<Resource> {
                 .fixed("role_name", reference("iam_role.instance", "name"))
                 .fixed("name", json!("dynamodb-table"))
                 .set("actions", json!(TABLE_ACTIONS))
-                .set("resource", reference("dynamodb_table.app", "arn")),
+                .set(
+                    "resources",
+                    json!([reference("dynamodb_table.app", "arn"), reference("dynamodb_table.app", "index_arn")]),
+                ),
         );
     }
+    // The JWT key every instance signs and checks tokens with: only the role may read it.
+    out.push(
+        Resource::new("secret_parameter", "secret_parameter.jwt_key")
+            .fixed("name", json!(format!("/cloudcomp/{name}/jwt-key")))
+            .fixed("description", json!(format!("cloudcomp {name}: the app's JWT signing key")))
+            .set("tags", tags.clone()),
+    );
+    out.push(
+        Resource::new("iam_role_policy", "iam_role_policy.secrets")
+            .fixed("role_name", reference("iam_role.instance", "name"))
+            .fixed("name", json!("read-secrets"))
+            .set("actions", json!(["ssm:GetParameter"]))
+            .set("resources", json!([reference("secret_parameter.jwt_key", "arn")])),
+    );
     let pulls_from_ecr = stack.app.registry.is_none();
     if pulls_from_ecr {
         out.push(
@@ -112,7 +131,7 @@ pub fn desired(stack: &Stack, image_tag: &str, pushed: bool) -> Vec<Resource> {
         .set("role_name", reference("iam_role.instance", "name"))
         .set("tags", tags.clone());
     // Instances must not start before their role can do what the app needs.
-    for policy in ["iam_role_policy.table", "iam_policy_attachment.ecr_read"] {
+    for policy in ["iam_role_policy.table", "iam_role_policy.secrets", "iam_policy_attachment.ecr_read"] {
         if out.iter().any(|r| r.address.0 == policy) {
             profile = profile.after(policy);
         }
@@ -155,6 +174,8 @@ pub fn desired(stack: &Stack, image_tag: &str, pushed: bool) -> Vec<Resource> {
                     "store": stack.app.store,
                     "table": table_name,
                     "region": stack.region,
+                    "jwt_secret_parameter": reference("secret_parameter.jwt_key", "name"),
+                    "demo_user": stack.app.demo_user,
                 }),
             )
             .set("tags", tags.clone()),
@@ -166,6 +187,8 @@ pub fn desired(stack: &Stack, image_tag: &str, pushed: bool) -> Vec<Resource> {
             .fixed("port", json!(stack.app.port))
             .set("health_check_path", json!(stack.health_check.path))
             .set("health_check_interval_seconds", json!(stack.health_check.interval.0))
+            .set("health_check_timeout_seconds", json!(stack.health_check.timeout.0))
+            .set("deregistration_delay_seconds", json!(stack.instances.deregistration_delay.0))
             .set("tags", tags.clone()),
     );
     out.push(
@@ -196,7 +219,7 @@ pub fn desired(stack: &Stack, image_tag: &str, pushed: bool) -> Vec<Resource> {
             .set("subnet_ids", subnet_ids)
             .set("target_group_arns", json!([reference("target_group.app", "arn")]))
             .set("health_check_type", json!("ELB"))
-            .set("health_check_grace_period", json!(60))
+            .set("health_check_grace_period", json!(stack.instances.health_grace.0))
             .set("tags", tags.clone())
             // Instances register through the listener's target group; routes must exist so
             // they can reach the registry at boot.
@@ -264,6 +287,7 @@ mod tests {
     use std::collections::HashSet;
 
     use super::*;
+    use crate::plan::Address;
     use crate::stack;
 
     fn default_stack() -> Stack {
@@ -322,6 +346,20 @@ mod tests {
     }
 
     #[test]
+    fn only_the_instance_role_reads_the_jwt_key_and_instances_get_its_name_not_its_value() {
+        let resources = desired(&default_stack(), "1", true);
+        let policy = resources.iter().find(|r| r.address.0 == "iam_role_policy.secrets").unwrap();
+        assert_eq!(policy.attrs["actions"].value, json!(["ssm:GetParameter"]));
+        assert_eq!(policy.attrs["resources"].value, json!([reference("secret_parameter.jwt_key", "arn")]));
+        let template = resources.iter().find(|r| r.address.0 == "launch_template.app").unwrap();
+        let app = &template.attrs["app"].value;
+        assert_eq!(app["jwt_secret_parameter"], reference("secret_parameter.jwt_key", "name"));
+        assert_eq!(app["demo_user"], false, "the demo account is off on AWS by default");
+        let profile = resources.iter().find(|r| r.address.0 == "instance_profile.instance").unwrap();
+        assert!(profile.depends_on.contains(&Address::from("iam_role_policy.secrets")), "instances start readable");
+    }
+
+    #[test]
     fn every_taggable_resource_carries_the_stack_tag() {
         for r in desired(&default_stack(), "1", true) {
             if let Some(tags) = r.attrs.get("tags") {
@@ -334,9 +372,13 @@ mod tests {
     fn a_sqlite_stack_with_its_own_registry_has_no_table_and_no_ecr() {
         let mut stack = stack::parse(include_str!("../../stacks/examples/single-sqlite.yaml")).unwrap();
         stack.app.registry = Some("127.0.0.1:5000".into());
-        let kinds: Vec<&str> = desired(&stack, "1", true).iter().map(|r| r.kind).collect();
-        for absent in ["dynamodb_table", "iam_role_policy", "ecr_repository", "iam_policy_attachment"] {
+        let resources = desired(&stack, "1", true);
+        let kinds: Vec<&str> = resources.iter().map(|r| r.kind).collect();
+        for absent in ["dynamodb_table", "ecr_repository", "iam_policy_attachment"] {
             assert!(!kinds.contains(&absent), "{absent} present");
         }
+        let addresses: Vec<&str> = resources.iter().map(|r| r.address.0.as_str()).collect();
+        assert!(!addresses.contains(&"iam_role_policy.table"));
+        assert!(addresses.contains(&"iam_role_policy.secrets"), "the JWT key is shared on every store");
     }
 }

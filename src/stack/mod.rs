@@ -172,7 +172,9 @@ mod tests {
             ("name: demo\nscaling:\n  scale_in: { periods: 0 }\n", 3, 24, "not a valid alarm window"),
             ("name: demo\nscaling:\n  scale_in: { requests_below: 50 }\n", 3, 31, "flap"),
             ("name: demo\nhealth_check:\n  path: health\n", 3, 9, "does not start with /"),
-            ("name: demo\nhealth_check:\n  interval: 1s\n", 3, 13, "outside 5s..300s"),
+            ("name: demo\nhealth_check:\n  interval: 400s\n", 3, 13, "outside 5s..300s"),
+            ("name: demo\nhealth_check:\n  timeout: 20s\n", 3, 12, "shorter than the interval"),
+            ("name: demo\ninstances:\n  health_grace: 3h\n", 3, 17, "longer than AWS's 7200s"),
             ("name: demo\ntags:\n  cloudcomp:stack: other\n", 2, 1, "reserved"),
         ];
         for (text, line, column, needle) in cases {

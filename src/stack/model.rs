@@ -62,11 +62,14 @@ pub struct App {
     pub store: StoreKind,
     /// Registry to push the image to, e.g. `127.0.0.1:5000`; default: the stack's ECR repository.
     pub registry: Option<String>,
+    /// Seed the demo account `demo` / `password123` on an empty store. Off by default: a
+    /// deployed service should not answer to a password printed in a README.
+    pub demo_user: bool,
 }
 
 impl Default for App {
     fn default() -> Self {
-        App { port: 8080, store: StoreKind::Dynamodb, registry: None }
+        App { port: 8080, store: StoreKind::Dynamodb, registry: None, demo_user: false }
     }
 }
 
@@ -102,11 +105,21 @@ pub struct Instances {
     pub instance_type: String,
     /// `al2023` (the latest Amazon Linux 2023, looked up through SSM) or an explicit `ami-…` id.
     pub ami: String,
+    /// How long a new instance may boot (install Docker, pull the image, start the app)
+    /// before failed health checks get it replaced.
+    pub health_grace: Seconds,
+    /// How long an instance leaving the load balancer keeps finishing the requests it has.
+    pub deregistration_delay: Seconds,
 }
 
 impl Default for Instances {
     fn default() -> Self {
-        Instances { instance_type: "t3.micro".into(), ami: "al2023".into() }
+        Instances {
+            instance_type: "t3.micro".into(),
+            ami: "al2023".into(),
+            health_grace: Seconds(300),
+            deregistration_delay: Seconds(30),
+        }
     }
 }
 
@@ -193,10 +206,12 @@ pub struct HealthCheck {
     pub path: String,
     /// Time between checks (5s to 300s).
     pub interval: Seconds,
+    /// How long one check waits for its answer (2s to 120s, less than the interval).
+    pub timeout: Seconds,
 }
 
 impl Default for HealthCheck {
     fn default() -> Self {
-        HealthCheck { path: "/health".into(), interval: Seconds(15) }
+        HealthCheck { path: "/health".into(), interval: Seconds(15), timeout: Seconds(5) }
     }
 }

@@ -199,6 +199,29 @@ pub fn validate(stack: &Stack) -> Vec<Invalid> {
         format!("health check interval {} is outside 5s..300s", health.interval),
         "use an interval from 5s to 300s, e.g. 15s",
     );
+    check(
+        (2..=120).contains(&health.timeout.0) && health.timeout.0 < health.interval.0,
+        &[Key("health_check"), Key("timeout")],
+        format!(
+            "health check timeout {} must be from 2s to 120s and shorter than the interval {}",
+            health.timeout, health.interval
+        ),
+        "use a timeout below the interval, e.g. 5s for a 15s interval",
+    );
+
+    let instances = &stack.instances;
+    check(
+        instances.health_grace.0 <= 7200,
+        &[Key("instances"), Key("health_grace")],
+        format!("health grace {} is longer than AWS's 7200s", instances.health_grace),
+        "use a grace that covers the boot, e.g. 300s",
+    );
+    check(
+        instances.deregistration_delay.0 <= 3600,
+        &[Key("instances"), Key("deregistration_delay")],
+        format!("deregistration delay {} is longer than AWS's 3600s", instances.deregistration_delay),
+        "use a delay from 0s to 3600s, e.g. 30s",
+    );
 
     for (key, value) in &stack.tags {
         check(

@@ -4,7 +4,7 @@
 mod progress;
 mod status;
 
-pub use progress::Progress;
+pub use progress::{Progress, Waiting};
 pub use status::{print_status, status_json};
 
 use std::io::Write;
@@ -126,6 +126,9 @@ pub fn print_found(out: &mut impl Write, search: Search, found: &[(Address, Outc
             }
             (Outcome::Adopted(id), Search::FromTags) => writeln!(out, "Found {address}: {id}")?,
             (Outcome::NotCreated, Search::FromTags) => {}
+            (Outcome::Copy(id), _) => {
+                writeln!(out, "Found a second {address}, {id}, left by an interrupted run: it is deleted too.")?
+            }
             (Outcome::NotOurs(id), _) => writeln!(
                 out,
                 "{UPDATE}!{UPDATE:#} {address}: {id} exists but is not tagged {STACK_TAG} for this stack; left alone"

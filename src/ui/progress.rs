@@ -85,3 +85,41 @@ impl Report for Progress {
         }
     }
 }
+
+/// One line saying what a wait outside the graph waits for (a spinner on a terminal,
+/// a plain line per change otherwise).
+pub struct Waiting {
+    bar: Option<ProgressBar>,
+    prefix: &'static str,
+}
+
+impl Waiting {
+    /// A line starting with `prefix` ("waiting for the service").
+    pub fn new(prefix: &'static str) -> Self {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = ProgressBar::new_spinner();
+            bar.set_style(ProgressStyle::with_template("{spinner} {msg} {elapsed:.dim}").expect("a valid template"));
+            bar.set_message(prefix);
+            bar.enable_steady_tick(Duration::from_millis(100));
+            bar
+        });
+        Waiting { bar, prefix }
+    }
+
+    /// Says what it waits for now.
+    pub fn say(&self, what: &str) {
+        let line = format!("{}: {what}", self.prefix);
+        match &self.bar {
+            Some(bar) => bar.set_message(line),
+            None => eprintln!("{line}"),
+        }
+    }
+
+    /// Ends the line with `outcome`.
+    pub fn done(&self, outcome: &str) {
+        match &self.bar {
+            Some(bar) => bar.finish_with_message(outcome.to_string()),
+            None => eprintln!("{outcome}"),
+        }
+    }
+}

@@ -141,6 +141,40 @@ pub async fn census(cx: &Cx) -> BTreeMap<&'static str, usize> {
         count += usize::from(ours(tags.tags().iter().map(|t| pair(Some(t.key()), Some(t.value()))).collect()));
     }
     counts.insert("dynamodb_table", count);
+
+    let repositories = cx.ecr.describe_repositories().into_paginator().send().try_collect().await.unwrap();
+    let mut count = 0;
+    let repository_name = format!("cloudcomp/{stack}");
+    for repository in repositories.iter().flat_map(|page| page.repositories()) {
+        if repository.repository_name() != Some(repository_name.as_str()) {
+            continue;
+        }
+        let arn = repository.repository_arn().unwrap_or_default();
+        let tags = cx.ecr.list_tags_for_resource().resource_arn(arn).send().await.unwrap();
+        count += usize::from(ours(tags.tags().iter().map(|t| pair(Some(t.key()), Some(t.value()))).collect()));
+    }
+    counts.insert("ecr_repository", count);
+
+    let under = aws_sdk_ssm::types::ParameterStringFilter::builder()
+        .key("Name")
+        .option("BeginsWith")
+        .values(format!("/cloudcomp/{stack}/"))
+        .build()
+        .unwrap();
+    let parameters = cx.ssm.describe_parameters().parameter_filters(under).send().await.unwrap();
+    let mut count = 0;
+    for parameter in parameters.parameters() {
+        let tags = cx
+            .ssm
+            .list_tags_for_resource()
+            .resource_type(aws_sdk_ssm::types::ResourceTypeForTagging::Parameter)
+            .resource_id(parameter.name().unwrap_or_default())
+            .send()
+            .await
+            .unwrap();
+        count += usize::from(ours(tags.tag_list().iter().map(|t| pair(Some(t.key()), Some(t.value()))).collect()));
+    }
+    counts.insert("secret_parameter", count);
     counts
 }
 
@@ -179,8 +213,7 @@ pub fn left_over(census: BTreeMap<&'static str, usize>) -> BTreeMap<&'static str
 /// Checks that the census found exactly what the default stack has, kind by kind.
 pub fn assert_exactly_the_stack(found: &BTreeMap<&'static str, usize>, name: &str, context: &str) {
     for (kind, count) in expected(name) {
-        if let Some(found) = found.get(kind) {
-            assert_eq!(*found, count, "{context}: {kind} count");
-        }
+        let found = found.get(kind).unwrap_or_else(|| panic!("{context}: the census cannot count {kind}"));
+        assert_eq!(*found, count, "{context}: {kind} count");
     }
 }
