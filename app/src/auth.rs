@@ -15,6 +15,9 @@ use serde::{Deserialize, Serialize};
 /// How long an access token is valid.
 pub const TOKEN_LIFETIME: Duration = Duration::from_secs(30 * 60);
 
+/// Shortest signing key accepted, in bytes.
+pub const MIN_KEY_BYTES: usize = 16;
+
 /// The demo user seeded on an empty store (when enabled), as in seed 003's README.
 pub const DEMO_USER: (&str, &str) = ("demo", "password123");
 

@@ -46,9 +46,15 @@ pub struct Config {
     #[arg(long, env = "CLOUDCOMP_API_KEY", default_value = "wiz", hide_default_value = true, hide_env_values = true)]
     pub api_key: String,
 
-    /// HS256 key for the JWTs. When unset it is generated once and kept in `<db>.jwt-key` (mode 0600).
+    /// HS256 key for the JWTs. When unset, and no `--jwt-secret-parameter` is given, it is
+    /// generated once and kept in `<db>.jwt-key` (mode 0600).
     #[arg(long, env = "CLOUDCOMP_JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
+
+    /// SSM SecureString parameter holding the HS256 key, read once at start-up, so that
+    /// every instance signs with one key (`--jwt-secret` takes precedence).
+    #[arg(long, env = "CLOUDCOMP_JWT_SECRET_PARAMETER")]
+    pub jwt_secret_parameter: Option<String>,
 
     /// Seed the demo user `demo` / `password123` when the users table is empty.
     #[arg(long, env = "CLOUDCOMP_DEMO_USER", default_value_t = true, action = clap::ArgAction::Set)]
@@ -70,7 +76,7 @@ pub struct Config {
     #[arg(long, env = "CLOUDCOMP_TRUST_FORWARDED_FOR", default_value_t = false, action = clap::ArgAction::Set)]
     pub trust_forwarded_for: bool,
 
-    /// AWS region for DynamoDB (otherwise the default chain decides).
+    /// AWS region for DynamoDB and SSM (otherwise the default chain decides).
     #[arg(long, env = "CLOUDCOMP_REGION")]
     pub region: Option<String>,
 

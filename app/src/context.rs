@@ -20,10 +20,8 @@ pub struct AppContext {
     pub tokens: Tokens,
     /// The value `POST /update` requires in its `API-Key` header.
     pub api_key: String,
-    /// Per-IP limits by route group.
+    /// Per-IP limits by route group, counted in the store.
     pub limits: RateLimits,
-    /// Whether to believe `X-Forwarded-For` (behind our own load balancer).
-    pub trust_forwarded_for: bool,
     /// When the server started, for `uptime`.
     pub started: Instant,
     /// Serialized bodies of the hot list endpoints, valid until the store changes.

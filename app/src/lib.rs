@@ -4,13 +4,16 @@
 //! - [`config`]: flags and `CLOUDCOMP_*` environment variables.
 //! - [`routes`]: the HTTP surface, one module per seed contract, assembled by [`app`].
 //! - [`store`]: the [`store::Store`] trait with its SQLite and DynamoDB backends.
-//! - [`auth`], [`ratelimit`]: JWT + argon2 for seed 003; per-IP limits by route group.
+//! - [`auth`], [`ratelimit`]: JWT + argon2 for seed 003; per-IP limits by route group,
+//!   counted in the store so that every instance enforces one limit.
+//! - [`jwt_parameter`]: the JWT key from SSM, shared by every instance.
 //! - [`error`], [`extract`]: every failure as a JSON 4xx (or an opaque 500); bodies as JSON or form.
 //! - [`fdlimit`]: the open-files limit raised to the hard limit, for many connections.
 //!
 //! # Start-up
-//! 1. [`build_context`] opens the configured store, loads (or creates) the JWT key and
-//!    seeds the demo user on an empty store.
+//! 1. [`build_context`] opens the configured store, loads the JWT key (`--jwt-secret`, else
+//!    the SSM parameter `--jwt-secret-parameter`, else the key file beside the SQLite
+//!    database, created if absent) and seeds the demo user on an empty store.
 //! 2. [`serve`] runs the router on a listener until the shutdown future resolves, then
 //!    lets in-flight requests finish.
 
@@ -21,6 +24,7 @@ pub mod context;
 pub mod error;
 pub mod extract;
 pub mod fdlimit;
+pub mod jwt_parameter;
 mod keepalive;
 pub mod ratelimit;
 pub mod routes;
@@ -32,8 +36,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
-use aws_config::BehaviorVersion;
+use aws_config::{BehaviorVersion, SdkConfig};
 use tokio::net::TcpListener;
+use tokio::sync::OnceCell;
 
 pub use routes::app;
 
@@ -45,8 +50,9 @@ use crate::store::{AuthUser, DynamoStore, SqliteStore, Store};
 
 /// Opens the stores and keys that `config` names and returns the shared context.
 pub async fn build_context(config: &Config) -> anyhow::Result<Arc<AppContext>> {
+    let aws = OnceCell::new();
     let dynamo = match &config.table {
-        Some(table) => Some(connect_dynamo(config, table).await?),
+        Some(table) => Some(connect_dynamo(config, aws_sdk_config(config, &aws).await, table).await?),
         None => None,
     };
     let store: Arc<dyn Store> = match (config.store, &dynamo) {
@@ -59,40 +65,57 @@ pub async fn build_context(config: &Config) -> anyhow::Result<Arc<AppContext>> {
                 .with_context(|| format!("cannot open the SQLite database {}", config.db_path.display()))?,
         ),
     };
-    let secret = match &config.jwt_secret {
-        Some(secret) => secret.as_bytes().to_vec(),
-        None => auth::load_or_create_secret(&auth::default_secret_path(&config.db_path))?,
+    let secret = match (&config.jwt_secret, &config.jwt_secret_parameter) {
+        (Some(secret), _) => secret.as_bytes().to_vec(),
+        (None, Some(name)) => {
+            let client = aws_sdk_ssm::Client::new(aws_sdk_config(config, &aws).await);
+            jwt_parameter::read_key(&client, name).await?
+        }
+        (None, None) => auth::load_or_create_secret(&auth::default_secret_path(&config.db_path))?,
     };
-    anyhow::ensure!(secret.len() >= 16, "the JWT secret must be at least 16 bytes long");
+    anyhow::ensure!(
+        secret.len() >= auth::MIN_KEY_BYTES,
+        "the JWT secret must be at least {} bytes long",
+        auth::MIN_KEY_BYTES
+    );
     if config.demo_user {
         seed_demo_user(store.as_ref()).await?;
     }
     Ok(Arc::new(AppContext {
-        store,
+        store: store.clone(),
         dynamo,
         tokens: Tokens::new(&secret),
         api_key: config.api_key.clone(),
         limits: RateLimits {
+            store,
+            trust_forwarded_for: config.trust_forwarded_for,
             login: Limit::per_minute(config.rate_login),
             items: Limit::per_minute(config.rate_items),
             global: Limit::per_minute(config.rate_global),
         },
-        trust_forwarded_for: config.trust_forwarded_for,
         started: Instant::now(),
         responses: ResponseCache::default(),
     }))
 }
 
-async fn connect_dynamo(config: &Config, table: &str) -> anyhow::Result<Arc<dyn Store>> {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest());
-    if let Some(region) = &config.region {
-        loader = loader.region(aws_config::Region::new(region.clone()));
-    }
-    if let Some(endpoint) = &config.aws_endpoint {
-        loader = loader.endpoint_url(endpoint);
-    }
-    let client = aws_sdk_dynamodb::Client::new(&loader.load().await);
-    let store = DynamoStore::new(client, table);
+/// The AWS configuration (`--region`, `--aws-endpoint`, else the default chain), loaded
+/// once into `cell` on first use.
+async fn aws_sdk_config<'a>(config: &Config, cell: &'a OnceCell<SdkConfig>) -> &'a SdkConfig {
+    cell.get_or_init(|| async {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        if let Some(region) = &config.region {
+            loader = loader.region(aws_config::Region::new(region.clone()));
+        }
+        if let Some(endpoint) = &config.aws_endpoint {
+            loader = loader.endpoint_url(endpoint);
+        }
+        loader.load().await
+    })
+    .await
+}
+
+async fn connect_dynamo(config: &Config, aws: &SdkConfig, table: &str) -> anyhow::Result<Arc<dyn Store>> {
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), table);
     if config.create_table {
         store.ensure_table().await.with_context(|| format!("cannot create the DynamoDB table {table}"))?;
     }

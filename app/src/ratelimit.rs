@@ -1,5 +1,7 @@
-//! Per-client-IP rate limits, one limiter per route group (GCRA, via governor).
-//! A refused request gets 429 with `Retry-After` in whole seconds.
+//! Per-client-IP rate limits by route group, counted in the store every instance shares, so
+//! that N instances behind a load balancer enforce one limit, not N (GCRA, see
+//! [`crate::store::gcra`]). A refused request gets 429 with `Retry-After` in whole seconds.
+//! An unlimited group gets no limiter at all, so its routes pay nothing.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::num::NonZeroU32;
@@ -9,43 +11,18 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::HeaderMap;
 use axum::middleware::Next;
 use axum::response::Response;
-use governor::clock::{Clock, DefaultClock};
-use governor::{Quota, RateLimiter};
 
-use crate::context::AppContext;
 use crate::error::ApiError;
-
-/// Keys kept before idle ones are dropped, bounding memory under many client addresses.
-const MAX_TRACKED_CLIENTS: usize = 100_000;
-
-type KeyedLimiter = RateLimiter<IpAddr, governor::state::keyed::DefaultKeyedStateStore<IpAddr>, DefaultClock>;
+use crate::store::{Gcra, Store, Verdict, gcra};
 
 /// A per-IP limit of some requests per minute; `None` inside means unlimited.
-pub struct Limit(Option<KeyedLimiter>);
+#[derive(Debug, Clone, Copy)]
+pub struct Limit(Option<Gcra>);
 
 impl Limit {
     /// At most `per_minute` requests per minute per client; 0 means no limit.
     pub fn per_minute(per_minute: u32) -> Self {
-        Limit(NonZeroU32::new(per_minute).map(|n| RateLimiter::keyed(Quota::per_minute(n))))
-    }
-
-    /// Whether requests pass without counting (a limit of 0).
-    pub fn is_unlimited(&self) -> bool {
-        self.0.is_none()
-    }
-
-    /// Counts one request from `client`; `Err` with the seconds to wait when over the limit.
-    pub fn check(&self, client: IpAddr) -> Result<(), ApiError> {
-        let Some(limiter) = &self.0 else {
-            return Ok(());
-        };
-        if limiter.len() > MAX_TRACKED_CLIENTS {
-            limiter.retain_recent();
-        }
-        limiter.check_key(&client).map_err(|not_until| {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
-            ApiError::TooManyRequests { retry_after_secs: wait.as_secs() + u64::from(wait.subsec_nanos() > 0) }
-        })
+        Limit(NonZeroU32::new(per_minute).map(Gcra::per_minute))
     }
 }
 
@@ -60,8 +37,23 @@ pub enum Group {
     Global,
 }
 
-/// The limiters of every group.
+impl Group {
+    /// The group's name in the store's keys.
+    fn name(self) -> &'static str {
+        match self {
+            Group::Login => "login",
+            Group::Items => "items",
+            Group::Global => "global",
+        }
+    }
+}
+
+/// The limits of every group, and what counting needs.
 pub struct RateLimits {
+    /// Where the counts live: the store every instance shares.
+    pub store: Arc<dyn Store>,
+    /// Whether to believe `X-Forwarded-For` (behind our own load balancer).
+    pub trust_forwarded_for: bool,
     /// For [`Group::Login`].
     pub login: Limit,
     /// For [`Group::Items`].
@@ -71,25 +63,53 @@ pub struct RateLimits {
 }
 
 impl RateLimits {
-    /// The limit of `group`.
-    pub fn of(&self, group: Group) -> &Limit {
-        match group {
-            Group::Login => &self.login,
-            Group::Items => &self.items,
-            Group::Global => &self.global,
+    /// The limiter of `group`, or `None` when the group is unlimited.
+    pub fn limiter(&self, group: Group) -> Option<Arc<GroupLimiter>> {
+        let limit = match group {
+            Group::Login => self.login,
+            Group::Items => self.items,
+            Group::Global => self.global,
+        };
+        limit.0.map(|rule| {
+            Arc::new(GroupLimiter {
+                group,
+                rule,
+                store: self.store.clone(),
+                trust_forwarded_for: self.trust_forwarded_for,
+            })
+        })
+    }
+}
+
+/// The limit of one group: the state of its middleware.
+pub struct GroupLimiter {
+    group: Group,
+    rule: Gcra,
+    store: Arc<dyn Store>,
+    trust_forwarded_for: bool,
+}
+
+impl GroupLimiter {
+    /// Counts one request from `client`; `Err` with the seconds to wait when over the limit.
+    pub async fn check(&self, client: IpAddr) -> Result<(), ApiError> {
+        let key = format!("{}#{client}", self.group.name());
+        match self.store.rate_limit(&key, self.rule, gcra::now_micros()).await? {
+            Verdict::Allowed { .. } => Ok(()),
+            Verdict::Refused { retry_after } => Err(ApiError::TooManyRequests {
+                retry_after_secs: retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0),
+            }),
         }
     }
 }
 
 /// Middleware: refuses the request with 429 when its client is over the group's limit.
 pub async fn enforce(
-    State((ctx, group)): State<(Arc<AppContext>, Group)>,
+    State(limiter): State<Arc<GroupLimiter>>,
     request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
     let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip());
-    let client = client_ip(peer, request.headers(), ctx.trust_forwarded_for);
-    ctx.limits.of(group).check(client)?;
+    limiter.check(client_ip(peer, request.headers(), limiter.trust_forwarded_for)).await?;
     Ok(next.run(request).await)
 }
 
@@ -108,28 +128,42 @@ fn client_ip(peer: Option<IpAddr>, headers: &HeaderMap, trust_forwarded_for: boo
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::SqliteStore;
 
-    #[test]
-    fn the_limit_counts_per_client_and_says_when_to_retry() {
-        let limit = Limit::per_minute(2);
+    /// Limits of `login`, `items` and `global` per minute, counted in a fresh SQLite store.
+    fn limits(dir: &tempfile::TempDir, [login, items, global]: [u32; 3]) -> RateLimits {
+        RateLimits {
+            store: Arc::new(SqliteStore::open(&dir.path().join("limits.db")).unwrap()),
+            trust_forwarded_for: false,
+            login: Limit::per_minute(login),
+            items: Limit::per_minute(items),
+            global: Limit::per_minute(global),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_limit_counts_per_client_and_group_and_says_when_to_retry() {
+        let dir = tempfile::tempdir().unwrap();
+        let limits = limits(&dir, [2, 2, 0]);
+        let (login, items) = (limits.limiter(Group::Login).unwrap(), limits.limiter(Group::Items).unwrap());
         let a: IpAddr = "10.0.0.1".parse().unwrap();
         let b: IpAddr = "10.0.0.2".parse().unwrap();
-        assert!(limit.check(a).is_ok());
-        assert!(limit.check(a).is_ok());
-        match limit.check(a) {
-            Err(ApiError::TooManyRequests { retry_after_secs }) => {
-                assert!((1..=30).contains(&retry_after_secs))
-            }
+        assert!(login.check(a).await.is_ok());
+        assert!(login.check(a).await.is_ok());
+        match login.check(a).await {
+            Err(ApiError::TooManyRequests { retry_after_secs }) => assert!((1..=30).contains(&retry_after_secs)),
             other => panic!("expected 429, got {other:?}"),
         }
-        assert!(limit.check(b).is_ok());
+        assert!(login.check(b).await.is_ok());
+        assert!(items.check(a).await.is_ok());
     }
 
     #[test]
     fn zero_means_unlimited() {
-        let limit = Limit::per_minute(0);
-        let a: IpAddr = "10.0.0.1".parse().unwrap();
-        assert!((0..1000).all(|_| limit.check(a).is_ok()));
+        let dir = tempfile::tempdir().unwrap();
+        let limits = limits(&dir, [5, 60, 0]);
+        assert!(limits.limiter(Group::Global).is_none());
+        assert!(limits.limiter(Group::Login).is_some());
     }
 
     #[test]

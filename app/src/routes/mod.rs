@@ -24,12 +24,9 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// The whole application as a router, ready to serve (or to call in-process in tests).
 pub fn app(ctx: Arc<AppContext>) -> Router {
     // An unlimited group gets no middleware at all: the hot read paths pay nothing for it.
-    let limited = |group, routes: Router<Arc<AppContext>>| {
-        if ctx.limits.of(group).is_unlimited() {
-            routes
-        } else {
-            routes.route_layer(from_fn_with_state((ctx.clone(), group), enforce))
-        }
+    let limited = |group, routes: Router<Arc<AppContext>>| match ctx.limits.limiter(group) {
+        Some(limiter) => routes.route_layer(from_fn_with_state(limiter, enforce)),
+        None => routes,
     };
     let global =
         Router::new().merge(accounts::routes()).merge(state::routes()).merge(people::routes()).merge(openapi::routes());

@@ -12,6 +12,7 @@
 //! | unique email | `EMAIL` | lower-cased email |
 //! | login user | `USER` | username |
 //! | item | `ITEM#<owner>` | id |
+//! | rate-limit state | `RATELIMIT#<group>#<client ip>` | `GCRA` (see [`ratelimit`]) |
 //!
 //! Uniqueness is enforced with conditional writes; a person and the claim on their email
 //! are one transaction. The shared state *is* the newest audit entry: an update takes the
@@ -19,6 +20,8 @@
 //! log can never disagree, concurrent updates never conflict or retry, and the update with
 //! the highest sequence number is the state. Every read is strongly consistent,
 //! so a write through one instance is seen by the next request on any other.
+
+mod ratelimit;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -28,16 +31,20 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::AttributeValue as Av;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, Put, ReturnValue, ScalarAttributeType,
-    TransactWriteItem,
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, Put, ReturnValue, ScalarAttributeType, TableStatus,
+    TimeToLiveSpecification, TransactWriteItem,
 };
 
+use super::gcra::{Gcra, Micros, Verdict};
 use super::{AuditEntry, AuditPage, AuthUser, Item, ItemPatch, Person, SharedState, Store, StoreError, StoreResult};
 
 type Record = HashMap<String, Av>;
 
 /// Ids tried before giving up on an insert.
 const ID_ATTEMPTS: usize = 16;
+
+/// Seconds to wait for a table this instance created to become active.
+const TABLE_ACTIVE_POLLS: usize = 120;
 
 /// Longest sort key DynamoDB accepts, in bytes.
 const MAX_SORT_KEY_BYTES: usize = 1024;
@@ -54,7 +61,8 @@ impl DynamoStore {
         DynamoStore { client, table: table.into() }
     }
 
-    /// Creates the table (on-demand billing, `pk`/`sk` string key) unless it exists.
+    /// Creates the table (on-demand billing, `pk`/`sk` string key, TTL on
+    /// [`ratelimit::TTL_ATTRIBUTE`]) unless it exists.
     pub async fn ensure_table(&self) -> anyhow::Result<()> {
         match self.client.describe_table().table_name(&self.table).send().await {
             Ok(_) => return Ok(()),
@@ -77,11 +85,33 @@ impl DynamoStore {
             .send()
             .await;
         match created {
-            Ok(_) => Ok(()),
+            Ok(_) => self.enable_ttl().await,
             // Another instance created it first.
             Err(err) if err.as_service_error().is_some_and(|e| e.is_resource_in_use_exception()) => Ok(()),
             Err(err) => Err(err.into()),
         }
+    }
+
+    /// Waits for the new table to be active, then lets DynamoDB delete expired rate-limit items.
+    async fn enable_ttl(&self) -> anyhow::Result<()> {
+        for _ in 0..TABLE_ACTIVE_POLLS {
+            let described = self.client.describe_table().table_name(&self.table).send().await?;
+            if described.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
+                let ttl = TimeToLiveSpecification::builder()
+                    .attribute_name(ratelimit::TTL_ATTRIBUTE)
+                    .enabled(true)
+                    .build()?;
+                self.client
+                    .update_time_to_live()
+                    .table_name(&self.table)
+                    .time_to_live_specification(ttl)
+                    .send()
+                    .await?;
+                return Ok(());
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+        anyhow::bail!("the table {} is not active after {TABLE_ACTIVE_POLLS} s", self.table)
     }
 
     async fn get(&self, pk: &str, sk: &str) -> StoreResult<Option<Record>> {
@@ -486,5 +516,9 @@ impl Store for DynamoStore {
 
     async fn delete_item(&self, owner: &str, id: i64) -> StoreResult<()> {
         self.delete_existing(&item_pk(owner), &padded(id)).await
+    }
+
+    async fn rate_limit(&self, key: &str, rule: Gcra, now: Micros) -> StoreResult<Verdict> {
+        self.decide_rate(key, rule, now).await
     }
 }

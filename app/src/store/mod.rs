@@ -5,13 +5,16 @@
 //! - accounts: username + SHA-1 password (seed 000, `/api/v1/users`);
 //! - the shared state (counter + message) and its audit log (seed 001);
 //! - people: name + unique email (seed 002, `/users`, `/user`);
-//! - users with argon2 password hashes, and their items (seed 003, `/auth`, `/items`).
+//! - users with argon2 password hashes, and their items (seed 003, `/auth`, `/items`);
+//! - rate-limit state: one GCRA arrival time per limited key (see [`gcra`]).
 
 mod dynamo;
+pub mod gcra;
 mod generation;
 mod sqlite;
 
 pub use dynamo::DynamoStore;
+pub use gcra::{Gcra, Micros, Verdict};
 pub use sqlite::SqliteStore;
 
 use std::sync::Arc;
@@ -166,4 +169,9 @@ pub trait Store: Send + Sync + 'static {
     async fn update_item(&self, owner: &str, id: i64, patch: ItemPatch) -> StoreResult<Item>;
     /// Deletes one of the owner's items.
     async fn delete_item(&self, owner: &str, id: i64) -> StoreResult<()>;
+
+    /// Counts one request at `now` against `rule` for `key` (`<group>#<client ip>`), for
+    /// every process sharing the store at once: a request one instance lets through uses up
+    /// the limit for all of them. A refused request changes nothing.
+    async fn rate_limit(&self, key: &str, rule: Gcra, now: Micros) -> StoreResult<Verdict>;
 }

@@ -1,34 +1,35 @@
 //! SQLite backend: one file in WAL mode, shared safely by several processes on one machine.
 //!
 //! 1. Reads run on a small pool of read-only connections (WAL readers never wait for the writer).
-//! 2. Writes go to a single writer thread, which takes every write queued since its last
-//!    commit, runs each in its own savepoint (one failing write does not undo the others) and
-//!    commits them as one transaction: group commit.
+//! 2. Writes go to a single writer thread that commits them in batches ([`GroupCommit`]).
 //! 3. After each commit the writer bumps the shared [`Generation`], the store's change
 //!    token: the shared state and the hot list responses are cached per generation, so
 //!    repeated reads skip SQLite.
 //! 4. `synchronous=FULL`: the WAL is fsynced at every commit, and a write is acknowledged
 //!    only after its commit returned, so every acknowledged write survives a crash or power loss.
+//! 5. Rate-limit counts live in a side file with a writer of its own ([`RateLimitFile`]).
 
 use std::path::Path;
-use std::sync::{Arc, mpsc};
+use std::sync::Arc;
 use std::thread;
 
 use async_trait::async_trait;
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, TransactionBehavior, params};
 use rusqlite_migration::{M, Migrations};
-use tokio::sync::oneshot;
 
+mod ratelimit;
+mod writer;
+
+use self::ratelimit::RateLimitFile;
+use self::writer::GroupCommit;
+use super::gcra::{Gcra, Micros, Verdict};
 use super::generation::Generation;
 use super::{AuditEntry, AuditPage, AuthUser, Item, ItemPatch, Person, SharedState, Store, StoreError, StoreResult};
 use crate::cache::Cached;
 
 /// Schema versions, applied in order and recorded in `PRAGMA user_version`.
 const MIGRATIONS: &[M<'static>] = &[M::up(include_str!("sqlite_schema_v1.sql"))];
-
-/// Most writes folded into one commit.
-const MAX_BATCH: usize = 512;
 
 /// Page cache of each read connection, in KiB as SQLite's negative `cache_size` says: hot
 /// data is served from the generation cache and the OS page cache, so a small one will do.
@@ -37,18 +38,13 @@ const READER_CACHE_KIB: i64 = -512;
 /// How long a connection waits for another process's lock before giving up.
 const BUSY_TIMEOUT_MS: u32 = 10_000;
 
-/// Reports a write's result once its batch has committed (or failed to).
-type Ack = Box<dyn FnOnce(Option<&rusqlite::Error>) + Send>;
-/// A write: runs inside the batch's transaction (or learns that the transaction could not
-/// begin) and returns how to acknowledge it.
-type WriteJob = Box<dyn FnOnce(Result<&Connection, &rusqlite::Error>) -> Ack + Send>;
-
 /// The SQLite store. Cheap to share behind an `Arc`.
 pub struct SqliteStore {
     readers: r2d2::Pool<SqliteConnectionManager>,
-    writer: mpsc::Sender<WriteJob>,
+    writer: GroupCommit,
     generation: Arc<Generation>,
     state: Cached<Arc<SharedState>>,
+    limits: RateLimitFile,
 }
 
 impl SqliteStore {
@@ -68,10 +64,10 @@ impl SqliteStore {
         let readers = r2d2::Pool::builder().max_size(reader_pool_size()).min_idle(Some(1)).build(manager)?;
 
         let generation = Arc::new(Generation::open(path)?);
-        let (writer, jobs) = mpsc::channel::<WriteJob>();
         let bumps = generation.clone();
-        thread::Builder::new().name("sqlite-writer".into()).spawn(move || drain_writes(conn, jobs, &bumps))?;
-        Ok(SqliteStore { readers, writer, generation, state: Cached::default() })
+        let writer = GroupCommit::spawn("sqlite-writer", conn, move || bumps.bump())?;
+        let limits = RateLimitFile::open(path)?;
+        Ok(SqliteStore { readers, writer, generation, state: Cached::default(), limits })
     }
 
     /// Runs a read on a pooled connection. Reads are short indexed look-ups, so they run on
@@ -79,29 +75,6 @@ impl SqliteStore {
     fn read<T>(&self, query: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> StoreResult<T> {
         let conn = self.readers.get().map_err(StoreError::backend)?;
         query(&conn).map_err(StoreError::backend)
-    }
-
-    /// Queues a write for the writer thread and waits until it is durably committed.
-    async fn write<T: Send + 'static>(
-        &self,
-        op: impl FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
-    ) -> StoreResult<T> {
-        let (done, result) = oneshot::channel();
-        let job: WriteJob = Box::new(move |conn| {
-            let outcome = match conn {
-                Ok(conn) => in_savepoint(conn, op),
-                Err(err) => Err(StoreError::Backend(anyhow::anyhow!("could not begin a write: {err}"))),
-            };
-            Box::new(move |commit_error| {
-                let outcome = match commit_error {
-                    None => outcome,
-                    Some(err) => Err(StoreError::Backend(anyhow::anyhow!("commit failed: {err}"))),
-                };
-                let _ = done.send(outcome);
-            })
-        });
-        self.writer.send(job).map_err(|_| StoreError::Backend(anyhow::anyhow!("the SQLite writer thread stopped")))?;
-        result.await.map_err(|_| StoreError::Backend(anyhow::anyhow!("the SQLite writer dropped a write")))?
     }
 }
 
@@ -116,41 +89,6 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
 fn reader_pool_size() -> u32 {
     let cores = thread::available_parallelism().map_or(2, usize::from);
     u32::try_from(cores + 1).unwrap_or(4)
-}
-
-/// The writer thread: batch, commit, acknowledge, until every sender is gone.
-fn drain_writes(conn: Connection, jobs: mpsc::Receiver<WriteJob>, generation: &Generation) {
-    while let Ok(first) = jobs.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match jobs.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
-        if let Err(err) = conn.execute_batch("BEGIN IMMEDIATE") {
-            batch.into_iter().for_each(|job| job(Err(&err))(None));
-            continue;
-        }
-        let acks: Vec<Ack> = batch.into_iter().map(|job| job(Ok(&conn))).collect();
-        let commit = conn.execute_batch("COMMIT");
-        if commit.is_err() {
-            let _ = conn.execute_batch("ROLLBACK");
-        } else {
-            generation.bump();
-        }
-        let error = commit.err();
-        acks.into_iter().for_each(|ack| ack(error.as_ref()));
-    }
-}
-
-/// Runs one write in a savepoint: on error only this write is undone.
-fn in_savepoint<T>(conn: &Connection, op: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
-    conn.execute_batch("SAVEPOINT op").map_err(StoreError::backend)?;
-    let outcome = op(conn);
-    let end = if outcome.is_ok() { "RELEASE op" } else { "ROLLBACK TO op; RELEASE op" };
-    conn.execute_batch(end).map_err(StoreError::backend)?;
-    outcome
 }
 
 /// Maps a uniqueness violation to `Conflict(message)`, anything else to `Backend`.
@@ -177,25 +115,27 @@ impl Store for SqliteStore {
 
     async fn add_account(&self, username: &str, password_sha1: &str) -> StoreResult<()> {
         let (username, password) = (username.to_owned(), password_sha1.to_owned());
-        self.write(move |c| {
-            c.prepare_cached("INSERT INTO accounts (username, password_sha1) VALUES (?1, ?2)")
-                .and_then(|mut s| s.execute(params![username, password]))
-                .map(drop)
-                .map_err(conflict_as("user already exists"))
-        })
-        .await
+        self.writer
+            .write(move |c| {
+                c.prepare_cached("INSERT INTO accounts (username, password_sha1) VALUES (?1, ?2)")
+                    .and_then(|mut s| s.execute(params![username, password]))
+                    .map(drop)
+                    .map_err(conflict_as("user already exists"))
+            })
+            .await
     }
 
     async fn remove_account(&self, username: &str) -> StoreResult<()> {
         let username = username.to_owned();
-        self.write(move |c| {
-            let removed = c
-                .prepare_cached("DELETE FROM accounts WHERE username = ?1")
-                .and_then(|mut s| s.execute([username]))
-                .map_err(StoreError::backend)?;
-            if removed == 0 { Err(StoreError::NotFound) } else { Ok(()) }
-        })
-        .await
+        self.writer
+            .write(move |c| {
+                let removed = c
+                    .prepare_cached("DELETE FROM accounts WHERE username = ?1")
+                    .and_then(|mut s| s.execute([username]))
+                    .map_err(StoreError::backend)?;
+                if removed == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+            })
+            .await
     }
 
     async fn list_accounts(&self) -> StoreResult<Vec<String>> {
@@ -225,17 +165,18 @@ impl Store for SqliteStore {
 
     async fn update_shared_state(&self, counter: i64, message: &str, at: &str) -> StoreResult<SharedState> {
         let (message, at) = (message.to_owned(), at.to_owned());
-        self.write(move |c| {
-            c.prepare_cached("UPDATE shared_state SET counter = ?1, message = ?2, updated_at = ?3 WHERE id = 1")
-                .and_then(|mut s| s.execute(params![counter, message, at]))
-                .and_then(|_| {
-                    c.prepare_cached("INSERT INTO audit_log (counter, message, timestamp) VALUES (?1, ?2, ?3)")
-                })
-                .and_then(|mut s| s.execute(params![counter, message, at]))
-                .map_err(StoreError::backend)?;
-            Ok(SharedState { counter, message, updated_at: Some(at) })
-        })
-        .await
+        self.writer
+            .write(move |c| {
+                c.prepare_cached("UPDATE shared_state SET counter = ?1, message = ?2, updated_at = ?3 WHERE id = 1")
+                    .and_then(|mut s| s.execute(params![counter, message, at]))
+                    .and_then(|_| {
+                        c.prepare_cached("INSERT INTO audit_log (counter, message, timestamp) VALUES (?1, ?2, ?3)")
+                    })
+                    .and_then(|mut s| s.execute(params![counter, message, at]))
+                    .map_err(StoreError::backend)?;
+                Ok(SharedState { counter, message, updated_at: Some(at) })
+            })
+            .await
     }
 
     async fn audit_log(&self, offset: u64, limit: u64) -> StoreResult<AuditPage> {
@@ -257,14 +198,15 @@ impl Store for SqliteStore {
 
     async fn add_person(&self, name: &str, email: &str) -> StoreResult<Person> {
         let (name, email) = (name.to_owned(), email.to_owned());
-        self.write(move |c| {
-            c.prepare_cached(
-                "INSERT INTO people (name, email, email_key) VALUES (?1, ?2, lower(?2)) RETURNING id, name, email",
-            )
-            .and_then(|mut s| s.query_row(params![name, email], person_from_row))
-            .map_err(conflict_as("email already registered"))
-        })
-        .await
+        self.writer
+            .write(move |c| {
+                c.prepare_cached(
+                    "INSERT INTO people (name, email, email_key) VALUES (?1, ?2, lower(?2)) RETURNING id, name, email",
+                )
+                .and_then(|mut s| s.query_row(params![name, email], person_from_row))
+                .map_err(conflict_as("email already registered"))
+            })
+            .await
     }
 
     async fn list_people(&self) -> StoreResult<Vec<Person>> {
@@ -284,20 +226,21 @@ impl Store for SqliteStore {
 
     async fn add_user_if_none(&self, user: &AuthUser) -> StoreResult<()> {
         let user = user.clone();
-        self.write(move |c| {
-            c.prepare_cached(
-                "INSERT INTO users (username, password_hash) SELECT ?1, ?2 WHERE NOT EXISTS (SELECT 1 FROM users)",
-            )
-            .and_then(|mut s| s.execute(params![user.username, user.password_hash]))
-            .map(drop)
-            .map_err(StoreError::backend)
-        })
-        .await
+        self.writer
+            .write(move |c| {
+                c.prepare_cached(
+                    "INSERT INTO users (username, password_hash) SELECT ?1, ?2 WHERE NOT EXISTS (SELECT 1 FROM users)",
+                )
+                .and_then(|mut s| s.execute(params![user.username, user.password_hash]))
+                .map(drop)
+                .map_err(StoreError::backend)
+            })
+            .await
     }
 
     async fn create_item(&self, owner: &str, name: &str, description: Option<&str>) -> StoreResult<Item> {
         let (owner, name, description) = (owner.to_owned(), name.to_owned(), description.map(str::to_owned));
-        self.write(move |c| {
+        self.writer.write(move |c| {
             c.prepare_cached(
                 "INSERT INTO items (owner, name, description) VALUES (?1, ?2, ?3) RETURNING id, name, description, owner",
             )
@@ -326,28 +269,36 @@ impl Store for SqliteStore {
 
     async fn update_item(&self, owner: &str, id: i64, patch: ItemPatch) -> StoreResult<Item> {
         let owner = owner.to_owned();
-        self.write(move |c| {
-            c.prepare_cached(
-                "UPDATE items SET name = coalesce(?1, name), description = coalesce(?2, description)
+        self.writer
+            .write(move |c| {
+                c.prepare_cached(
+                    "UPDATE items SET name = coalesce(?1, name), description = coalesce(?2, description)
                  WHERE id = ?3 AND owner = ?4 RETURNING id, name, description, owner",
-            )
-            .and_then(|mut s| s.query_row(params![patch.name, patch.description, id, owner], item_from_row).optional())
-            .map_err(StoreError::backend)?
-            .ok_or(StoreError::NotFound)
-        })
-        .await
+                )
+                .and_then(|mut s| {
+                    s.query_row(params![patch.name, patch.description, id, owner], item_from_row).optional()
+                })
+                .map_err(StoreError::backend)?
+                .ok_or(StoreError::NotFound)
+            })
+            .await
     }
 
     async fn delete_item(&self, owner: &str, id: i64) -> StoreResult<()> {
         let owner = owner.to_owned();
-        self.write(move |c| {
-            let removed = c
-                .prepare_cached("DELETE FROM items WHERE id = ?1 AND owner = ?2")
-                .and_then(|mut s| s.execute(params![id, owner]))
-                .map_err(StoreError::backend)?;
-            if removed == 0 { Err(StoreError::NotFound) } else { Ok(()) }
-        })
-        .await
+        self.writer
+            .write(move |c| {
+                let removed = c
+                    .prepare_cached("DELETE FROM items WHERE id = ?1 AND owner = ?2")
+                    .and_then(|mut s| s.execute(params![id, owner]))
+                    .map_err(StoreError::backend)?;
+                if removed == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+            })
+            .await
+    }
+
+    async fn rate_limit(&self, key: &str, rule: Gcra, now: Micros) -> StoreResult<Verdict> {
+        self.limits.decide(key, rule, now).await
     }
 }
 

@@ -26,18 +26,26 @@ impl App {
     /// Starts the app on an ephemeral loopback port over the SQLite file `db`, with extra
     /// `CLOUDCOMP_*` variables, and waits until it says where it listens.
     pub fn start(db: &Path, env: &[(&str, &str)]) -> Self {
+        Self::spawn(Self::command(db, env))
+    }
+
+    /// The command [`App::start`] runs, to adjust before [`App::spawn`] or to run to its end.
+    pub fn command(db: &Path, env: &[(&str, &str)]) -> Command {
         let script = format!("ulimit -Sn {DEFAULT_SOFT_OPEN_FILES} && exec \"$0\"");
-        let mut child = Command::new("sh")
+        let mut command = Command::new("sh");
+        command
             .args(["-c", &script, env!("CARGO_BIN_EXE_cloudcomp-app")])
             .env("CLOUDCOMP_LISTEN", "127.0.0.1:0")
             .env("CLOUDCOMP_DB_PATH", db)
             .env("CLOUDCOMP_API_KEY", API_KEY)
             .env("CLOUDCOMP_JWT_SECRET", "reliability-jwt-secret-0123456789")
-            .envs(env.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("starting cloudcomp-app");
+            .envs(env.iter().copied());
+        command
+    }
+
+    /// Starts `command` and waits until the app says where it listens.
+    pub fn spawn(mut command: Command) -> Self {
+        let mut child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("starting cloudcomp-app");
         let output = Arc::new(Mutex::new(String::new()));
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let streams: [Box<dyn Read + Send>; 2] =
