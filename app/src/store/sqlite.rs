@@ -76,6 +76,14 @@ impl SqliteStore {
         let conn = self.readers.get().map_err(StoreError::backend)?;
         query(&conn).map_err(StoreError::backend)
     }
+
+    /// Queues a write for the writer thread and waits until it is durably committed.
+    async fn write<T: Send + 'static>(
+        &self,
+        op: impl FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        self.writer.write(op).await
+    }
 }
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
@@ -115,27 +123,25 @@ impl Store for SqliteStore {
 
     async fn add_account(&self, username: &str, password_sha1: &str) -> StoreResult<()> {
         let (username, password) = (username.to_owned(), password_sha1.to_owned());
-        self.writer
-            .write(move |c| {
-                c.prepare_cached("INSERT INTO accounts (username, password_sha1) VALUES (?1, ?2)")
-                    .and_then(|mut s| s.execute(params![username, password]))
-                    .map(drop)
-                    .map_err(conflict_as("user already exists"))
-            })
-            .await
+        self.write(move |c| {
+            c.prepare_cached("INSERT INTO accounts (username, password_sha1) VALUES (?1, ?2)")
+                .and_then(|mut s| s.execute(params![username, password]))
+                .map(drop)
+                .map_err(conflict_as("user already exists"))
+        })
+        .await
     }
 
     async fn remove_account(&self, username: &str) -> StoreResult<()> {
         let username = username.to_owned();
-        self.writer
-            .write(move |c| {
-                let removed = c
-                    .prepare_cached("DELETE FROM accounts WHERE username = ?1")
-                    .and_then(|mut s| s.execute([username]))
-                    .map_err(StoreError::backend)?;
-                if removed == 0 { Err(StoreError::NotFound) } else { Ok(()) }
-            })
-            .await
+        self.write(move |c| {
+            let removed = c
+                .prepare_cached("DELETE FROM accounts WHERE username = ?1")
+                .and_then(|mut s| s.execute([username]))
+                .map_err(StoreError::backend)?;
+            if removed == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        })
+        .await
     }
 
     async fn list_accounts(&self) -> StoreResult<Vec<String>> {
@@ -165,18 +171,17 @@ impl Store for SqliteStore {
 
     async fn update_shared_state(&self, counter: i64, message: &str, at: &str) -> StoreResult<SharedState> {
         let (message, at) = (message.to_owned(), at.to_owned());
-        self.writer
-            .write(move |c| {
-                c.prepare_cached("UPDATE shared_state SET counter = ?1, message = ?2, updated_at = ?3 WHERE id = 1")
-                    .and_then(|mut s| s.execute(params![counter, message, at]))
-                    .and_then(|_| {
-                        c.prepare_cached("INSERT INTO audit_log (counter, message, timestamp) VALUES (?1, ?2, ?3)")
-                    })
-                    .and_then(|mut s| s.execute(params![counter, message, at]))
-                    .map_err(StoreError::backend)?;
-                Ok(SharedState { counter, message, updated_at: Some(at) })
-            })
-            .await
+        self.write(move |c| {
+            c.prepare_cached("UPDATE shared_state SET counter = ?1, message = ?2, updated_at = ?3 WHERE id = 1")
+                .and_then(|mut s| s.execute(params![counter, message, at]))
+                .and_then(|_| {
+                    c.prepare_cached("INSERT INTO audit_log (counter, message, timestamp) VALUES (?1, ?2, ?3)")
+                })
+                .and_then(|mut s| s.execute(params![counter, message, at]))
+                .map_err(StoreError::backend)?;
+            Ok(SharedState { counter, message, updated_at: Some(at) })
+        })
+        .await
     }
 
     async fn audit_log(&self, offset: u64, limit: u64) -> StoreResult<AuditPage> {
@@ -198,15 +203,14 @@ impl Store for SqliteStore {
 
     async fn add_person(&self, name: &str, email: &str) -> StoreResult<Person> {
         let (name, email) = (name.to_owned(), email.to_owned());
-        self.writer
-            .write(move |c| {
-                c.prepare_cached(
-                    "INSERT INTO people (name, email, email_key) VALUES (?1, ?2, lower(?2)) RETURNING id, name, email",
-                )
-                .and_then(|mut s| s.query_row(params![name, email], person_from_row))
-                .map_err(conflict_as("email already registered"))
-            })
-            .await
+        self.write(move |c| {
+            c.prepare_cached(
+                "INSERT INTO people (name, email, email_key) VALUES (?1, ?2, lower(?2)) RETURNING id, name, email",
+            )
+            .and_then(|mut s| s.query_row(params![name, email], person_from_row))
+            .map_err(conflict_as("email already registered"))
+        })
+        .await
     }
 
     async fn list_people(&self) -> StoreResult<Vec<Person>> {
@@ -226,16 +230,15 @@ impl Store for SqliteStore {
 
     async fn add_user_if_none(&self, user: &AuthUser) -> StoreResult<()> {
         let user = user.clone();
-        self.writer
-            .write(move |c| {
-                c.prepare_cached(
-                    "INSERT INTO users (username, password_hash) SELECT ?1, ?2 WHERE NOT EXISTS (SELECT 1 FROM users)",
-                )
-                .and_then(|mut s| s.execute(params![user.username, user.password_hash]))
-                .map(drop)
-                .map_err(StoreError::backend)
-            })
-            .await
+        self.write(move |c| {
+            c.prepare_cached(
+                "INSERT INTO users (username, password_hash) SELECT ?1, ?2 WHERE NOT EXISTS (SELECT 1 FROM users)",
+            )
+            .and_then(|mut s| s.execute(params![user.username, user.password_hash]))
+            .map(drop)
+            .map_err(StoreError::backend)
+        })
+        .await
     }
 
     async fn create_item(&self, owner: &str, name: &str, description: Option<&str>) -> StoreResult<Item> {
@@ -269,32 +272,28 @@ impl Store for SqliteStore {
 
     async fn update_item(&self, owner: &str, id: i64, patch: ItemPatch) -> StoreResult<Item> {
         let owner = owner.to_owned();
-        self.writer
-            .write(move |c| {
-                c.prepare_cached(
-                    "UPDATE items SET name = coalesce(?1, name), description = coalesce(?2, description)
+        self.write(move |c| {
+            c.prepare_cached(
+                "UPDATE items SET name = coalesce(?1, name), description = coalesce(?2, description)
                  WHERE id = ?3 AND owner = ?4 RETURNING id, name, description, owner",
-                )
-                .and_then(|mut s| {
-                    s.query_row(params![patch.name, patch.description, id, owner], item_from_row).optional()
-                })
-                .map_err(StoreError::backend)?
-                .ok_or(StoreError::NotFound)
-            })
-            .await
+            )
+            .and_then(|mut s| s.query_row(params![patch.name, patch.description, id, owner], item_from_row).optional())
+            .map_err(StoreError::backend)?
+            .ok_or(StoreError::NotFound)
+        })
+        .await
     }
 
     async fn delete_item(&self, owner: &str, id: i64) -> StoreResult<()> {
         let owner = owner.to_owned();
-        self.writer
-            .write(move |c| {
-                let removed = c
-                    .prepare_cached("DELETE FROM items WHERE id = ?1 AND owner = ?2")
-                    .and_then(|mut s| s.execute(params![id, owner]))
-                    .map_err(StoreError::backend)?;
-                if removed == 0 { Err(StoreError::NotFound) } else { Ok(()) }
-            })
-            .await
+        self.write(move |c| {
+            let removed = c
+                .prepare_cached("DELETE FROM items WHERE id = ?1 AND owner = ?2")
+                .and_then(|mut s| s.execute(params![id, owner]))
+                .map_err(StoreError::backend)?;
+            if removed == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        })
+        .await
     }
 
     async fn rate_limit(&self, key: &str, rule: Gcra, now: Micros) -> StoreResult<Verdict> {
