@@ -104,14 +104,11 @@ pub async fn up(args: &UpArgs) -> anyhow::Result<ExitCode> {
     let missing: Vec<&str> = desired.iter().map(|r| r.kind).filter(|k| aws::kind(k).is_none()).collect();
     anyhow::ensure!(missing.is_empty(), "this build cannot manage resource kinds yet: {}", dedup(missing).join(", "));
     let started = SystemTime::now();
-    let cx = connect(&args.stack, &stack).await;
-    // Before anything is created: an instance type that cannot run the image is refused.
-    aws::check_instance_type(&cx, &stack.instances.instance_type).await?;
     // Built here; pushed by the graph once its repository exists.
     shipment.build().await?;
     let state = apply(&args.stack, &stack, &state_path, !args.no_refresh, args.timings, &desired).await?;
     if !args.no_wait {
-        wait_until_serving(&cx, &state, started, args.wait_timeout).await?;
+        wait_until_serving(&*connect(&args.stack, &stack).await, &state, started, args.wait_timeout).await?;
     }
     if let Some(url) = url(&state) {
         println!("{url}");
@@ -348,6 +345,10 @@ async fn apply(
         tokio::time::sleep(LANDING_GRACE).await;
     }
     let cx = connect(args, stack).await;
+    if !desired.is_empty() {
+        // Before anything is created: an instance type that cannot run the image is refused.
+        aws::check_instance_type(&cx, &stack.instances.instance_type).await?;
+    }
     let adopted = recover::adopt_pending(&cx, aws::kind, &mut state, state_path).await?;
     ui::print_found(&mut anstream::stderr().lock(), ui::Search::Interrupted, &adopted)
         .context("writing what was adopted")?;

@@ -196,9 +196,11 @@ async fn run_phase(
         match result {
             Ok(applied) => {
                 crash::step_finished();
+                let deleted = state.resources.get(&address).map(|r| r.id.clone()).unwrap_or_default();
                 record(state, &address, verb, applied, build);
                 state::save(state_path, state)?;
-                report.finished(&address, verb, state.resources.get(&address).map_or("", |r| &r.id), took);
+                let id = state.resources.get(&address).map_or(deleted.as_str(), |r| &r.id);
+                report.finished(&address, verb, id, took);
                 queue.finish(&address);
             }
             Err(error) => {

@@ -124,8 +124,8 @@ pub async fn rediscover(
 
 /// Records, for each recorded resource, every copy AWS holds under its address's tags
 /// beside the recorded one (a cut-off run may have created one and never noted its id), as
-/// `<address>~<id>`, so that a destroy deletes them too. A copy depends on what its
-/// original depends on and on those resources' copies: it goes before all of them.
+/// `<address>~<id>`, so that a destroy deletes them too. Whatever depends on an address
+/// depends on its copies as well, so that teardown goes inside-out whichever copy holds what.
 /// Says which copies it found.
 pub async fn record_copies(cx: &Cx, lookup: Lookup, state: &mut State) -> anyhow::Result<Vec<(Address, Outcome)>> {
     let view: &State = state;
@@ -143,16 +143,21 @@ pub async fn record_copies(cx: &Cx, lookup: Lookup, state: &mut State) -> anyhow
     let mut outcomes = Vec::new();
     for (address, ids) in &copies {
         let original = state.resources[address].clone();
-        let mut depends_on = original.depends_on.clone();
-        for dependency in &original.depends_on {
-            let theirs = copies.get(dependency).into_iter().flatten();
-            depends_on.extend(theirs.map(|id| copy_address(dependency, id)));
-        }
         for id in ids {
-            let copy = Recorded { id: id.clone(), depends_on: depends_on.clone(), ..original.clone() };
+            let copy = Recorded { id: id.clone(), ..original.clone() };
             state.resources.insert(copy_address(address, id), copy);
             outcomes.push((address.clone(), Outcome::Copy(id.clone())));
         }
+    }
+    // Which copy holds which is unknown (a subnet copy may sit in the recorded VPC or in
+    // its copy): whatever depends on an address goes before every copy of it too.
+    for recorded in state.resources.values_mut() {
+        let theirs: Vec<Address> = recorded
+            .depends_on
+            .iter()
+            .flat_map(|dependency| copies.get(dependency).into_iter().flatten().map(|id| copy_address(dependency, id)))
+            .collect();
+        recorded.depends_on.extend(theirs);
     }
     Ok(outcomes)
 }

@@ -13,7 +13,7 @@ use cloudcomp::engine::{self, Report, Verb};
 use cloudcomp::plan::{self, Action, Address, Resource};
 use cloudcomp::stack;
 use cloudcomp::state::{self, State};
-use support::{moto, moto_addr, run_with, stderr, stdout};
+use support::{Aws, assert_exactly_the_stack, census, left_over, moto, moto_addr, run_with, stderr, stdout};
 
 /// Records every finished step.
 #[derive(Default)]
@@ -167,10 +167,10 @@ fn urlencoding_decode(text: &str) -> String {
     form_urlencoded::parse(format!("x={text}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default()
 }
 
-async fn proxy() -> aws_proxy::Proxy {
-    aws_proxy::Proxy::start("127.0.0.1:0".parse().unwrap(), moto_addr(), Duration::ZERO, aws_proxy::Faults::NONE)
-        .await
-        .unwrap()
+/// A proxy that records every call (strict when the environment asks for it).
+async fn proxy() -> Aws {
+    // A zero delay still records: faults at rate zero with a delay rate make it a proxy.
+    Aws::with_faults(aws_proxy::Faults { delay_rate: 1.0, ..aws_proxy::Faults::NONE }).await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -186,7 +186,13 @@ async fn the_cli_ups_shows_status_changes_only_what_differs_repairs_drift_and_de
     let cx = Cx::connect(&name, "us-east-1", Some(&moto()), None).await;
 
     let up = run_with(&["up", "-f", file, "--endpoint-url", &endpoint], &[]).await;
-    assert!(up.status.success(), "up failed: {}", stderr(&up));
+    assert!(up.status.success(), "up failed on its first run: {}", stderr(&up));
+    assert!(stderr(&up).contains("service up in"), "up did not wait for the service: {}", stderr(&up));
+    assert_exactly_the_stack(&census(&cx).await, &name, "the first up");
+    let refusals = proxy.calls().iter().filter(|c| c.is_strict_refusal()).count();
+    if proxy.is_strict() {
+        assert!(refusals > 0, "strict mode refused nothing: it was not in the way");
+    }
     let url = stdout(&up);
     assert!(url.trim().starts_with("http://") && url.trim().ends_with("/api/v1/users"), "up printed {url:?}");
     let state_file = dir.path().join(".cloudcomp").join(format!("{name}.state.json"));
@@ -281,6 +287,13 @@ async fn the_cli_ups_shows_status_changes_only_what_differs_repairs_drift_and_de
     }
     let status = run_with(&["status", "-f", file, "--endpoint-url", &endpoint], &[]).await;
     assert!(stdout(&status).contains("is not deployed"), "{}", stdout(&status));
+    let left = left_over(census(&cx).await);
+    assert!(left.is_empty(), "destroy left {left:?}");
+    eprintln!(
+        "REPORT provision (strict: {}): up converged on run 1 riding out {refusals} strict refusals, 0 duplicates, \
+         0 left after one destroy",
+        proxy.is_strict()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -8,6 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TableStatus, Tag,
+    TimeToLiveSpecification,
 };
 
 use super::tags::TagChange;
@@ -37,6 +38,26 @@ async fn until_active(cx: &Cx, name: &str, arn: &str) -> anyhow::Result<Applied>
     Ok(Applied::with_id(name).output("name", name).output("arn", arn).output("index_arn", format!("{arn}/index/*")))
 }
 
+/// Lets DynamoDB expire items whose `attribute` (epoch seconds) has passed: the app's
+/// rate-limit counters.
+async fn expire_by(cx: &Cx, name: &str, attribute: &str) -> anyhow::Result<()> {
+    let described = cx.dynamodb.describe_time_to_live().table_name(name).send().await.refused()?;
+    let current = described.time_to_live_description();
+    let enabled = current.and_then(|d| d.time_to_live_status()).is_some_and(|s| s.as_str() == "ENABLED");
+    if enabled && current.and_then(|d| d.attribute_name()) == Some(attribute) {
+        return Ok(());
+    }
+    let specification = TimeToLiveSpecification::builder().attribute_name(attribute).enabled(true).build()?;
+    cx.dynamodb
+        .update_time_to_live()
+        .table_name(name)
+        .time_to_live_specification(specification)
+        .send()
+        .await
+        .refused()?;
+    Ok(())
+}
+
 async fn until_deleted(cx: &Cx, name: &str) -> anyhow::Result<()> {
     poll("the table to be deleted", || async { Ok(status(cx, name).await?.is_none()) }).await
 }
@@ -48,7 +69,7 @@ impl Kind for DynamodbTable {
     }
 
     fn updatable(&self) -> &'static [&'static str] {
-        &["billing_mode", "tags"]
+        &["billing_mode", "ttl_attribute", "tags"]
     }
 
     async fn create(&self, cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<Applied> {
@@ -75,7 +96,9 @@ impl Kind for DynamodbTable {
         let created = retrying(&[STILL_DELETING], || create.clone().send()).await?;
         note_created(name);
         let arn = created.table_description().and_then(|t| t.table_arn()).unwrap_or_default();
-        until_active(cx, name, arn).await
+        let applied = until_active(cx, name, arn).await?;
+        expire_by(cx, name, text(attrs, "ttl_attribute")?).await?;
+        Ok(applied)
     }
 
     async fn adopt(
@@ -91,7 +114,9 @@ impl Kind for DynamodbTable {
         if table.table_status() == Some(&TableStatus::Deleting) {
             return Ok(None);
         }
-        until_active(cx, name, table.table_arn().unwrap_or_default()).await.map(Some)
+        let applied = until_active(cx, name, table.table_arn().unwrap_or_default()).await?;
+        expire_by(cx, name, text(attrs, "ttl_attribute")?).await?;
+        Ok(Some(applied))
     }
 
     async fn update(
@@ -117,7 +142,11 @@ impl Kind for DynamodbTable {
             let tag = cx.dynamodb.tag_resource().resource_arn(&arn);
             tag.set_tags(Some(set.collect::<Result<_, _>>()?)).send().await.refused()?;
         }
-        until_active(cx, id, &arn).await
+        let applied = until_active(cx, id, &arn).await?;
+        if before.get("ttl_attribute") != after.get("ttl_attribute") {
+            expire_by(cx, id, text(after, "ttl_attribute")?).await?;
+        }
+        Ok(applied)
     }
 
     async fn read(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<Option<Live>> {

@@ -5,8 +5,8 @@ use aws_sdk_ec2::types::{InternetGateway as Gateway, ResourceType};
 
 use super::tags::Ec2Type;
 use super::{
-    Applied, Attrs, Cx, Kind, Live, NEW_EC2_ID, RELEASE, Refused, already_done, found, gone_is_fine, note_created,
-    retrying, tags, text,
+    Applied, Attrs, CatchUp, Cx, Kind, Live, NEW_EC2_ID, RELEASE, Refused, already_done, found, gone_is_fine,
+    note_created, retrying, tags, text,
 };
 
 /// The `internet_gateway` kind.
@@ -92,7 +92,8 @@ impl Kind for InternetGateway {
         let Some(gateway) = describe(cx, id).await? else { return Ok(()) };
         for vpc in gateway.attachments().iter().filter_map(|a| a.vpc_id()) {
             let detach = cx.ec2.detach_internet_gateway().internet_gateway_id(id).vpc_id(vpc);
-            let detached = retrying(&[RELEASE], || detach.clone().send()).await;
+            let release = CatchUp { waiting_for: "public addresses to be released from the VPC", ..RELEASE };
+            let detached = retrying(&[release], || detach.clone().send()).await;
             already_done(detached, &["Gateway.NotAttached", "InvalidInternetGatewayID.NotFound"])?;
         }
         gone_is_fine(cx.ec2.delete_internet_gateway().internet_gateway_id(id).send().await)

@@ -7,8 +7,8 @@ use aws_sdk_ec2::types::{AttributeBooleanValue, Filter, LocationType, ResourceTy
 
 use super::tags::Ec2Type;
 use super::{
-    Applied, Attrs, Cx, Kind, Live, NEW_EC2_ID, RELEASE, Refused, found, gone_is_fine, note_created, retrying, tags,
-    text,
+    Applied, Attrs, CatchUp, Cx, Kind, Live, NEW_EC2_ID, RELEASE, Refused, found, gone_is_fine, note_created, retrying,
+    tags, text,
 };
 
 /// The `subnet` kind.
@@ -160,6 +160,7 @@ impl Kind for Subnet {
 
     async fn delete(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<()> {
         // Network interfaces of the load balancer and instances linger after they are gone.
-        gone_is_fine(retrying(&[RELEASE], || cx.ec2.delete_subnet().subnet_id(id).send()).await)
+        let release = CatchUp { waiting_for: "network interfaces to leave the subnet", ..RELEASE };
+        gone_is_fine(retrying(&[release], || cx.ec2.delete_subnet().subnet_id(id).send()).await)
     }
 }

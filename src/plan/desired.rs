@@ -86,6 +86,8 @@ pub fn desired(stack: &Stack, image_tag: &str, pushed: bool) -> Vec<Resource> {
                 .fixed("hash_key", json!("pk"))
                 .fixed("range_key", json!("sk"))
                 .set("billing_mode", json!("PAY_PER_REQUEST"))
+                // The app's rate-limit counters expire by it.
+                .set("ttl_attribute", json!("expires_at"))
                 .set("tags", tags.clone()),
         );
         out.push(

@@ -16,6 +16,66 @@ pub fn moto() -> String {
         .expect("CLOUDCOMP_TEST_AWS_ENDPOINT is not set: start moto_server (bash .ci/run does)")
 }
 
+/// The environment variable that runs the AWS tests in strict mode: through a proxy that
+/// makes moto behave as AWS does (eventual consistency, IAM propagation, lingering network
+/// interfaces, boot time; see `aws_proxy::Strict`), at `aws_like()` delays scaled by its
+/// value (`1` for AWS-like seconds).
+pub const STRICT: &str = "CLOUDCOMP_TEST_STRICT";
+
+/// The AWS a test talks to: moto itself, or a strict proxy in front of it (with
+/// [`STRICT`] set), optionally injecting faults. Keep it for the whole test: the proxy
+/// remembers what was created and deleted, as AWS would.
+pub struct Aws {
+    proxy: Option<aws_proxy::Proxy>,
+}
+
+impl Aws {
+    /// moto, or moto behind a strict proxy when the environment asks for it.
+    pub async fn start() -> Aws {
+        Aws::with_faults(aws_proxy::Faults::NONE).await
+    }
+
+    /// Like [`Aws::start`], with `faults` injected (which always needs a proxy).
+    pub async fn with_faults(faults: aws_proxy::Faults) -> Aws {
+        let strict = strictness().map(|scale| aws_proxy::Strict::aws_like().scaled(scale));
+        if strict.is_none() && faults.error_rate == 0.0 && faults.delay_rate == 0.0 {
+            return Aws { proxy: None };
+        }
+        let setup = aws_proxy::Setup { delay: std::time::Duration::ZERO, faults, strict };
+        let proxy = aws_proxy::Proxy::start_with("127.0.0.1:0".parse().unwrap(), moto_addr(), setup).await.unwrap();
+        Aws { proxy: Some(proxy) }
+    }
+
+    /// The endpoint URL to give `cloudcomp --endpoint-url`.
+    pub fn url(&self) -> String {
+        self.proxy.as_ref().map_or_else(moto, |p| p.url())
+    }
+
+    /// Every call that went through the proxy (none without one).
+    pub fn calls(&self) -> Vec<aws_proxy::Call> {
+        self.proxy.as_ref().map(|p| p.calls()).unwrap_or_default()
+    }
+
+    /// Forgets the calls recorded so far.
+    pub fn clear(&self) {
+        if let Some(proxy) = &self.proxy {
+            proxy.clear();
+        }
+    }
+
+    /// Whether the calls go through strict mode.
+    pub fn is_strict(&self) -> bool {
+        strictness().is_some()
+    }
+}
+
+/// The scale of strict mode's delays, when [`STRICT`] asks for it.
+pub fn strictness() -> Option<f64> {
+    let value = std::env::var(STRICT).ok()?;
+    let scale: f64 = value.parse().unwrap_or_else(|_| panic!("{STRICT}={value} is not a number"));
+    (scale > 0.0).then_some(scale)
+}
+
 /// A stack file for the default stack under a name no other test uses, written in `dir`.
 pub fn default_stack(dir: &std::path::Path, name: &str) -> String {
     let file = dir.join("stack.yaml");
