@@ -224,27 +224,8 @@ pub async fn destroy(args: &DestroyArgs) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    sweep_copies(&args.stack, &stack, &state_path).await?;
     apply(&args.stack, &stack, &state_path, false, false, &[]).await?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// Records in the state every copy of a recorded resource that AWS holds under the stack's
-/// tags, so that the destroy that follows deletes those too.
-async fn sweep_copies(args: &StackArgs, stack: &Stack, state_path: &std::path::Path) -> anyhow::Result<()> {
-    let _lock = StateLock::acquire(state_path)?;
-    let mut state = state::load(state_path, &stack.name, &stack.region)?;
-    if state.resources.is_empty() {
-        return Ok(());
-    }
-    let cx = connect(args, stack).await;
-    let copies = recover::record_copies(&cx, aws::kind, &mut state).await?;
-    if !copies.is_empty() {
-        ui::print_found(&mut anstream::stderr().lock(), ui::Search::FromTags, &copies)
-            .context("writing the copies found")?;
-        state::save(state_path, &state)?;
-    }
-    Ok(())
 }
 
 /// `cloudcomp destroy --from-tags`: finds every resource the stack would have at AWS, by
@@ -267,8 +248,7 @@ async fn destroy_from_tags(args: &DestroyArgs) -> anyhow::Result<ExitCode> {
         let mut state = state::load(&state_path, &stack.name, &stack.region)?;
         let cx = connect(&args.stack, &stack).await;
         let desired = plan::desired(&stack, crate::ship::UNSHIPPED_TAG, false);
-        let mut found = recover::rediscover(&cx, aws::kind, &desired, &mut state).await?;
-        found.extend(recover::record_copies(&cx, aws::kind, &mut state).await?);
+        let found = recover::rediscover(&cx, aws::kind, &desired, &mut state).await?;
         ui::print_found(&mut anstream::stderr().lock(), ui::Search::FromTags, &found)
             .context("writing what was found")?;
         state::save(&state_path, &state)?;
@@ -352,6 +332,15 @@ async fn apply(
     let adopted = recover::adopt_pending(&cx, aws::kind, &mut state, state_path).await?;
     ui::print_found(&mut anstream::stderr().lock(), ui::Search::Interrupted, &adopted)
         .context("writing what was adopted")?;
+    if desired.is_empty() && !state.resources.is_empty() {
+        // A destroy: copies a cut-off run left under the stack's tags go too.
+        let copies = recover::record_copies(&cx, aws::kind, &mut state).await?;
+        if !copies.is_empty() {
+            ui::print_found(&mut anstream::stderr().lock(), ui::Search::FromTags, &copies)
+                .context("writing the copies found")?;
+            state::save(state_path, &state)?;
+        }
+    }
     if refresh {
         let drift;
         (state, drift) = refreshed(&cx, state).await?;

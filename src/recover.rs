@@ -16,7 +16,7 @@ use std::path::Path;
 use anyhow::Context;
 use futures_util::future::try_join_all;
 
-use crate::aws::{Applied, Attrs, Cx};
+use crate::aws::{Applied, Attrs, Cx, Hint};
 use crate::engine::Lookup;
 use crate::plan::graph::resolve_references;
 use crate::plan::{Address, DependencyQueue, Resource};
@@ -50,7 +50,8 @@ pub async fn adopt_pending(
     let view: &State = state;
     let found = try_join_all(pending.iter().map(|(address, started)| async move {
         let attrs = view.resolve(&started.attrs).with_context(|| format!("resuming {address}"))?;
-        find(cx, lookup, address, started, &attrs).await
+        let hint = started.id.as_deref().map_or(Hint::JustCut, Hint::Id);
+        find(cx, lookup, address, started, &attrs, hint).await
     }))
     .await?;
     let outcomes = pending
@@ -106,7 +107,7 @@ pub async fn rediscover(
         let view: &State = state;
         let found = try_join_all(wave.iter().map(|(address, started)| async move {
             let complete = started.depends_on.iter().all(|d| view.resources.contains_key(d));
-            match find(cx, lookup, address, started, &started.attrs).await {
+            match find(cx, lookup, address, started, &started.attrs, Hint::Settled).await {
                 Err(_) if !complete => Ok(Found::Nothing),
                 found => found,
             }
@@ -198,10 +199,17 @@ enum Found {
     Stranger(String),
 }
 
-async fn find(cx: &Cx, lookup: Lookup, address: &Address, started: &Started, attrs: &Attrs) -> anyhow::Result<Found> {
+async fn find(
+    cx: &Cx,
+    lookup: Lookup,
+    address: &Address,
+    started: &Started,
+    attrs: &Attrs,
+    hint: Hint<'_>,
+) -> anyhow::Result<Found> {
     let kind =
         lookup(&started.kind).ok_or_else(|| anyhow::anyhow!("no resource kind `{}` in this build", started.kind))?;
-    let adopted = kind.adopt(cx, &address.0, attrs, started.id.as_deref()).await;
+    let adopted = kind.adopt(cx, &address.0, attrs, hint).await;
     let Some(applied) = adopted.with_context(|| format!("looking for {address}"))? else {
         return Ok(Found::Nothing);
     };

@@ -99,8 +99,9 @@ pub fn reconcile(state: &State, found: &BTreeMap<Address, Found>) -> anyhow::Res
             Some(Found::Live(live)) => {
                 let changed = drifted(state, address, live)?;
                 let attrs = &mut live_state.resources.get_mut(address).expect("recorded").attrs;
+                let values = live_values(live);
                 for name in &changed {
-                    attrs.insert(name.clone(), live.attrs[name].clone());
+                    attrs.insert(name.clone(), values[name].clone());
                 }
                 if !changed.is_empty() {
                     drift.push(Drift::Changed { address: address.clone(), attrs: changed });
@@ -116,12 +117,21 @@ pub fn reconcile(state: &State, found: &BTreeMap<Address, Found>) -> anyhow::Res
 pub fn drifted(state: &State, address: &Address, live: &Live) -> anyhow::Result<Vec<String>> {
     let Some(recorded) = state.resources.get(address) else { return Ok(Vec::new()) };
     let resolved = state.resolve(&recorded.attrs)?;
-    Ok(live
-        .attrs
-        .iter()
-        .filter(|(name, value)| resolved.get(*name).is_some_and(|recorded| recorded != *value))
-        .map(|(name, _)| name.clone())
+    Ok(live_values(live)
+        .into_iter()
+        .filter(|(name, value)| resolved.get(name).is_some_and(|recorded| recorded != value))
+        .map(|(name, _)| name)
         .collect())
+}
+
+/// What a read found, in the shape of recorded attributes: the live attributes and, for a
+/// taggable kind, its `tags`.
+fn live_values(live: &Live) -> crate::aws::Attrs {
+    let mut values = live.attrs.clone();
+    if let Some(tags) = live.tags_attr() {
+        values.insert("tags".to_string(), tags);
+    }
+    values
 }
 
 #[cfg(test)]
@@ -177,6 +187,27 @@ mod tests {
         assert_eq!(live.resources[&Address::from("group")].attrs["vpc_id"], reference("vpc", "id"));
         assert!(!live.resources[&Address::from("group")].attrs.contains_key("unknown"));
         assert_eq!(drift, vec![Drift::Changed { address: Address::from("group"), attrs: vec!["ingress".into()] }]);
+    }
+
+    #[test]
+    fn changed_tags_are_drift_but_the_address_tag_and_aws_tags_are_not() {
+        let mut state = state();
+        let vpc = state.resources.get_mut(&Address::from("vpc")).unwrap();
+        vpc.attrs.insert("tags".into(), json!({STACK_TAG: "demo", "team": "a"}));
+        let live = |team: &str| {
+            Live::tagged([
+                (STACK_TAG, "demo"),
+                ("team", team),
+                ("cloudcomp:address", "vpc"),
+                ("aws:cloudformation:x", "y"),
+            ])
+        };
+        let same = BTreeMap::from([(Address::from("vpc"), Found::Live(live("a")))]);
+        assert!(reconcile(&state, &same).unwrap().1.is_empty());
+        let changed = BTreeMap::from([(Address::from("vpc"), Found::Live(live("b")))]);
+        let (live_state, drift) = reconcile(&state, &changed).unwrap();
+        assert_eq!(drift, vec![Drift::Changed { address: Address::from("vpc"), attrs: vec!["tags".into()] }]);
+        assert_eq!(live_state.resources[&Address::from("vpc")].attrs["tags"], json!({STACK_TAG: "demo", "team": "b"}));
     }
 
     #[test]

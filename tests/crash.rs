@@ -79,7 +79,7 @@ async fn crash_points(part: usize, of: usize) {
     let steps = steps();
     assert!(steps >= 20, "the default stack has {steps} steps");
     let every = if support::strictness().is_some() { 3 } else { 1 };
-    for n in (1..=steps).filter(|n| n % of == part && (n / of) % every == 0) {
+    for n in (1..=steps).filter(|n| n % of == part && (n / of).is_multiple_of(every)) {
         survives_a_crash_after(n).await;
     }
 }

@@ -1,7 +1,9 @@
 //! `up --local` end to end in both runtimes (containers on the Docker engine, plain
 //! processes): replicas behind the local load balancer share
 //! their data, scale out under load and back in when it stops, a killed replica is routed
-//! around and replaced, and `destroy --local` leaves no process or file behind.
+//! around and replaced, they are one service (a token from one is accepted by the others,
+//! the login rate limit counts across them), and `destroy --local` leaves no process or
+//! file behind.
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -13,19 +15,46 @@ fn cloudcomp(args: &[&str]) -> std::process::Output {
 
 /// One HTTP/1.1 request; the status code and body.
 fn request(addr: &str, method: &str, path: &str, body: &str) -> (u16, String) {
+    let (code, _, body) = request_with(addr, method, path, body, "");
+    (code, body)
+}
+
+/// One HTTP/1.1 request with `extra` header lines; the status code, head and body.
+fn request_with(addr: &str, method: &str, path: &str, body: &str, extra: &str) -> (u16, String, String) {
     let mut stream = std::net::TcpStream::connect(addr).unwrap();
     stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     write!(
         stream,
-        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\n{extra}Content-Length: {}\r\n\r\n{body}",
         body.len()
     )
     .unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     let code = response.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
-    (code, body)
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    (code, head.to_string(), body.to_string())
+}
+
+/// The replicas behind `addr` are one service: a token one signs is accepted by every
+/// replica (the requests go round robin), and the sixth login in a minute is refused
+/// whichever replica it reaches.
+fn one_service(addr: &str) {
+    let login = r#"{"username": "demo", "password": "password123"}"#;
+    let (code, _, body) = request_with(addr, "POST", "/auth/login", login, "");
+    assert_eq!(code, 200, "login: {body}");
+    let token: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let bearer = format!("Authorization: Bearer {}\r\n", token["access_token"].as_str().unwrap());
+    for _ in 0..4 {
+        let (code, _, body) = request_with(addr, "GET", "/items", "", &bearer);
+        assert_eq!(code, 200, "a token from one replica was refused by another: {body}");
+    }
+    for attempt in 2..=5 {
+        assert_eq!(request_with(addr, "POST", "/auth/login", login, "").0, 200, "login {attempt}");
+    }
+    let (code, head, body) = request_with(addr, "POST", "/auth/login", login, "");
+    assert_eq!(code, 429, "the 6th login in a minute across replicas: {body}");
+    assert!(head.to_ascii_lowercase().contains("retry-after:"), "{head}");
 }
 
 fn status(file: &Path) -> serde_json::Value {
@@ -107,6 +136,7 @@ health_check: {{ path: /health, interval: 5s }}
     wait_for(&file, 5, "both replicas serving", |s| {
         s["replicas"].as_array().unwrap().iter().all(|r| r["served"].as_u64().unwrap() > 0)
     });
+    one_service(&addr);
 
     // More than 50 requests in a 10 s period: one more replica, at most max.
     for _ in 0..120 {

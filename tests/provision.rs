@@ -13,7 +13,7 @@ use cloudcomp::engine::{self, Report, Verb};
 use cloudcomp::plan::{self, Action, Address, Resource};
 use cloudcomp::stack;
 use cloudcomp::state::{self, State};
-use support::{Aws, assert_exactly_the_stack, census, left_over, moto, moto_addr, run_with, stderr, stdout};
+use support::{Aws, assert_exactly_the_stack, census, left_over, moto, run_with, stderr, stdout};
 
 /// Records every finished step.
 #[derive(Default)]

@@ -6,7 +6,7 @@ use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic, Tag};
 use serde_json::{Value, json};
 
 use super::tags::TagChange;
-use super::{Applied, Attrs, Cx, Kind, Live, Refused, gone_is_fine, note_created, tags, text};
+use super::{Applied, Attrs, Cx, Hint, Kind, Live, Refused, gone_is_fine, note_created, tags, text};
 
 /// The `alarm` kind.
 pub struct Alarm;
@@ -79,13 +79,7 @@ impl Kind for Alarm {
         put(cx, address, attrs).await
     }
 
-    async fn adopt(
-        &self,
-        cx: &Cx,
-        _address: &str,
-        attrs: &Attrs,
-        _known: Option<&str>,
-    ) -> anyhow::Result<Option<Applied>> {
+    async fn adopt(&self, cx: &Cx, _address: &str, attrs: &Attrs, _hint: Hint<'_>) -> anyhow::Result<Option<Applied>> {
         existing(cx, text(attrs, "name")?).await
     }
 

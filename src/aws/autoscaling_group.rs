@@ -11,7 +11,8 @@ use serde_json::{Value, json};
 
 use super::tags::TagChange;
 use super::{
-    Applied, Attrs, CatchUp, Cx, Kind, Live, Refused, int, is_gone, note_created, poll, retrying, strings, tags, text,
+    Applied, Attrs, CatchUp, Cx, Hint, Kind, Live, Refused, int, is_gone, note_created, poll, retrying, strings, tags,
+    text,
 };
 
 /// The `autoscaling_group` kind.
@@ -24,6 +25,14 @@ const NEW_PROFILE: CatchUp = CatchUp {
     message: &["Invalid IAM Instance Profile"],
     patience: Duration::from_secs(120),
     waiting_for: "the new instance profile to reach Auto Scaling",
+};
+
+/// The scaling activity that terminated the instances has not ended yet.
+const ACTIVITY_ENDING: CatchUp = CatchUp {
+    codes: &["ScalingActivityInProgress", "ResourceInUse"],
+    message: &[],
+    patience: Duration::from_secs(5 * 60),
+    waiting_for: "the group's last scaling activity to end",
 };
 
 /// Subnets or a launch template created moments ago that Auto Scaling does not know yet.
@@ -93,16 +102,10 @@ impl Kind for AutoscalingGroup {
             .set_tags(Some(tags.collect()));
         retrying(&[NEW_PROFILE, NEW_NETWORK], || create.clone().send()).await?;
         note_created(name);
-        Ok(self.adopt(cx, address, attrs, None).await?.unwrap_or_else(|| Applied::with_id(name)))
+        Ok(self.adopt(cx, address, attrs, Hint::Settled).await?.unwrap_or_else(|| Applied::with_id(name)))
     }
 
-    async fn adopt(
-        &self,
-        cx: &Cx,
-        _address: &str,
-        attrs: &Attrs,
-        _known: Option<&str>,
-    ) -> anyhow::Result<Option<Applied>> {
+    async fn adopt(&self, cx: &Cx, _address: &str, attrs: &Attrs, _hint: Hint<'_>) -> anyhow::Result<Option<Applied>> {
         let name = text(attrs, "name")?;
         let found =
             cx.autoscaling.describe_auto_scaling_groups().auto_scaling_group_names(name).send().await.refused()?;
@@ -204,7 +207,8 @@ impl Kind for AutoscalingGroup {
             Err(refusal) => return Err(refusal.into()),
         }
         poll("ASG instances to terminate", || async { Ok(instance_count(cx, id).await?.unwrap_or(0) == 0) }).await?;
-        cx.autoscaling.delete_auto_scaling_group().auto_scaling_group_name(id).send().await.refused()?;
+        let delete = || cx.autoscaling.delete_auto_scaling_group().auto_scaling_group_name(id).send();
+        retrying(&[ACTIVITY_ENDING], delete).await?;
         poll("the Auto Scaling group to be deleted", || async { Ok(instance_count(cx, id).await?.is_none()) }).await
     }
 }

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use base64::Engine;
 use bollard::auth::DockerCredentials;
 
-use super::{Applied, Attrs, Cx, Kind, Live, Refused, text};
+use super::{Applied, Attrs, Cx, Hint, Kind, Live, Refused, text};
 use crate::image::docker;
 
 /// The `container_image` kind.
@@ -62,7 +62,7 @@ impl Kind for ContainerImage {
         _cx: &Cx,
         _address: &str,
         _attrs: &Attrs,
-        _known: Option<&str>,
+        _hint: Hint<'_>,
     ) -> anyhow::Result<Option<Applied>> {
         // Pushing again is idempotent (the registry has the layers) and gives the digest.
         Ok(None)

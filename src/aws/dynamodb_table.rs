@@ -13,7 +13,8 @@ use aws_sdk_dynamodb::types::{
 
 use super::tags::TagChange;
 use super::{
-    Applied, Attrs, CatchUp, Cx, Kind, Live, Refused, found, gone_is_fine, note_created, poll, retrying, tags, text,
+    Applied, Attrs, CatchUp, Cx, Hint, Kind, Live, Refused, found, gone_is_fine, note_created, poll, retrying, tags,
+    text,
 };
 
 /// The `dynamodb_table` kind.
@@ -101,13 +102,7 @@ impl Kind for DynamodbTable {
         Ok(applied)
     }
 
-    async fn adopt(
-        &self,
-        cx: &Cx,
-        _address: &str,
-        attrs: &Attrs,
-        _known: Option<&str>,
-    ) -> anyhow::Result<Option<Applied>> {
+    async fn adopt(&self, cx: &Cx, _address: &str, attrs: &Attrs, _hint: Hint<'_>) -> anyhow::Result<Option<Applied>> {
         let name = text(attrs, "name")?;
         let Some(found) = found(cx.dynamodb.describe_table().table_name(name).send().await)? else { return Ok(None) };
         let Some(table) = found.table() else { return Ok(None) };

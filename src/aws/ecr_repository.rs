@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use aws_sdk_ecr::types::{ImageScanningConfiguration, ImageTagMutability, Repository, Tag};
 
 use super::tags::TagChange;
-use super::{Applied, Attrs, Cx, Kind, Live, Refused, found, gone_is_fine, note_created, tags, text};
+use super::{Applied, Attrs, Cx, Hint, Kind, Live, Refused, found, gone_is_fine, note_created, tags, text};
 
 /// The `ecr_repository` kind.
 pub struct EcrRepository;
@@ -43,13 +43,7 @@ impl Kind for EcrRepository {
         Ok(applied(repository))
     }
 
-    async fn adopt(
-        &self,
-        cx: &Cx,
-        _address: &str,
-        attrs: &Attrs,
-        _known: Option<&str>,
-    ) -> anyhow::Result<Option<Applied>> {
+    async fn adopt(&self, cx: &Cx, _address: &str, attrs: &Attrs, _hint: Hint<'_>) -> anyhow::Result<Option<Applied>> {
         let request = cx.ecr.describe_repositories().repository_names(text(attrs, "name")?);
         let found = found(request.send().await)?;
         Ok(found.as_ref().and_then(|f| f.repositories().first()).map(applied))

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::{Applied, Attrs, Cx, Kind, Live, NEW_IAM_ENTITY, found, gone_is_fine, retrying, text};
+use super::{Applied, Attrs, Cx, Hint, Kind, Live, NEW_IAM_ENTITY, found, gone_is_fine, retrying, text};
 
 /// The `iam_policy_attachment` kind.
 pub struct IamPolicyAttachment;
@@ -24,13 +24,7 @@ impl Kind for IamPolicyAttachment {
         Ok(Applied::with_id(format!("{role}:{policy}")))
     }
 
-    async fn adopt(
-        &self,
-        cx: &Cx,
-        address: &str,
-        attrs: &Attrs,
-        _known: Option<&str>,
-    ) -> anyhow::Result<Option<Applied>> {
+    async fn adopt(&self, cx: &Cx, address: &str, attrs: &Attrs, _hint: Hint<'_>) -> anyhow::Result<Option<Applied>> {
         let (role, policy) = (text(attrs, "role_name")?, text(attrs, "policy_arn")?);
         Ok(self.read(cx, address, attrs).await?.map(|_| Applied::with_id(format!("{role}:{policy}"))))
     }

@@ -6,7 +6,8 @@ use serde_json::json;
 
 use super::tags::TagChange;
 use super::{
-    Applied, Attrs, Cx, Kind, Live, NEW_IAM_ENTITY, Refused, found, gone_is_fine, note_created, retrying, tags, text,
+    Applied, Attrs, Cx, Hint, Kind, Live, NEW_IAM_ENTITY, Refused, found, gone_is_fine, note_created, retrying, tags,
+    text,
 };
 
 /// The `iam_role` kind.
@@ -51,13 +52,7 @@ impl Kind for IamRole {
         Ok(applied(role))
     }
 
-    async fn adopt(
-        &self,
-        cx: &Cx,
-        _address: &str,
-        attrs: &Attrs,
-        _known: Option<&str>,
-    ) -> anyhow::Result<Option<Applied>> {
+    async fn adopt(&self, cx: &Cx, _address: &str, attrs: &Attrs, _hint: Hint<'_>) -> anyhow::Result<Option<Applied>> {
         let found = found(cx.iam.get_role().role_name(text(attrs, "name")?).send().await)?;
         Ok(found.as_ref().and_then(|f| f.role()).map(applied))
     }

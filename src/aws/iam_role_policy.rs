@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
-use super::{Applied, Attrs, Cx, Kind, Live, NEW_IAM_ENTITY, found, gone_is_fine, retrying, strings, text};
+use super::{Applied, Attrs, Cx, Hint, Kind, Live, NEW_IAM_ENTITY, found, gone_is_fine, retrying, strings, text};
 
 /// The `iam_role_policy` kind.
 pub struct IamRolePolicy;
@@ -42,13 +42,7 @@ impl Kind for IamRolePolicy {
         put(cx, attrs).await
     }
 
-    async fn adopt(
-        &self,
-        cx: &Cx,
-        address: &str,
-        attrs: &Attrs,
-        _known: Option<&str>,
-    ) -> anyhow::Result<Option<Applied>> {
+    async fn adopt(&self, cx: &Cx, address: &str, attrs: &Attrs, _hint: Hint<'_>) -> anyhow::Result<Option<Applied>> {
         let (role, name) = (text(attrs, "role_name")?, text(attrs, "name")?);
         Ok(self.read(cx, address, attrs).await?.map(|_| Applied::with_id(format!("{role}:{name}"))))
     }

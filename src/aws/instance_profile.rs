@@ -5,8 +5,8 @@ use aws_sdk_iam::types::Tag;
 
 use super::tags::TagChange;
 use super::{
-    Applied, Attrs, Cx, Kind, Live, NEW_IAM_ENTITY, Refused, already_done, found, gone_is_fine, note_created, retrying,
-    tags, text,
+    Applied, Attrs, Cx, Hint, Kind, Live, NEW_IAM_ENTITY, Refused, already_done, found, gone_is_fine, note_created,
+    retrying, tags, text,
 };
 
 /// The `instance_profile` kind.
@@ -45,13 +45,7 @@ impl Kind for InstanceProfile {
         Ok(Applied::with_id(name).output("arn", arn).output("name", name))
     }
 
-    async fn adopt(
-        &self,
-        cx: &Cx,
-        _address: &str,
-        attrs: &Attrs,
-        _known: Option<&str>,
-    ) -> anyhow::Result<Option<Applied>> {
+    async fn adopt(&self, cx: &Cx, _address: &str, attrs: &Attrs, _hint: Hint<'_>) -> anyhow::Result<Option<Applied>> {
         let name = text(attrs, "name")?;
         let found = found(cx.iam.get_instance_profile().instance_profile_name(name).send().await)?;
         let Some(profile) = found.as_ref().and_then(|f| f.instance_profile()) else { return Ok(None) };

@@ -5,7 +5,7 @@ use aws_sdk_ec2::types::{InternetGateway as Gateway, ResourceType};
 
 use super::tags::Ec2Type;
 use super::{
-    Applied, Attrs, CatchUp, Cx, Kind, Live, NEW_EC2_ID, RELEASE, Refused, already_done, found, gone_is_fine,
+    Applied, Attrs, CatchUp, Cx, Hint, Kind, Live, NEW_EC2_ID, RELEASE, Refused, already_done, found, gone_is_fine,
     note_created, retrying, tags, text,
 };
 
@@ -51,14 +51,8 @@ impl Kind for InternetGateway {
         Ok(Applied::with_id(id))
     }
 
-    async fn adopt(
-        &self,
-        cx: &Cx,
-        address: &str,
-        attrs: &Attrs,
-        known: Option<&str>,
-    ) -> anyhow::Result<Option<Applied>> {
-        let Some(id) = tags::adoptable(cx, Ec2Type::InternetGateway, address, known).await? else { return Ok(None) };
+    async fn adopt(&self, cx: &Cx, address: &str, attrs: &Attrs, hint: Hint<'_>) -> anyhow::Result<Option<Applied>> {
+        let Some(id) = tags::adoptable(cx, Ec2Type::InternetGateway, address, hint).await? else { return Ok(None) };
         // Not yet listed by id either, or without its attachment: attaching settles both.
         if describe(cx, &id).await?.is_none_or(|gateway| gateway.attachments().is_empty()) {
             attach(cx, &id, attrs).await?;

@@ -15,7 +15,7 @@ use base64::Engine;
 use serde_json::Value;
 
 use super::{
-    Applied, Attrs, Cx, Kind, Live, NEW_EC2_ID, Refused, found, gone_is_fine, note_created, retrying, tags, text,
+    Applied, Attrs, Cx, Hint, Kind, Live, NEW_EC2_ID, Refused, found, gone_is_fine, note_created, retrying, tags, text,
 };
 
 /// The `launch_template` kind.
@@ -185,13 +185,7 @@ impl Kind for LaunchTemplate {
         Ok(Applied::with_id(id))
     }
 
-    async fn adopt(
-        &self,
-        cx: &Cx,
-        _address: &str,
-        attrs: &Attrs,
-        _known: Option<&str>,
-    ) -> anyhow::Result<Option<Applied>> {
+    async fn adopt(&self, cx: &Cx, _address: &str, attrs: &Attrs, _hint: Hint<'_>) -> anyhow::Result<Option<Applied>> {
         let request = cx.ec2.describe_launch_templates().launch_template_names(text(attrs, "name")?);
         let found = found(request.send().await)?;
         let template = found.as_ref().and_then(|f| f.launch_templates().first());

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::types::{Action, ActionTypeEnum, ProtocolEnum};
 use serde_json::Value;
 
-use super::{Applied, Attrs, Cx, Kind, Live, Refused, found, gone_is_fine, note_created, text};
+use super::{Applied, Attrs, Cx, Hint, Kind, Live, Refused, found, gone_is_fine, note_created, text};
 
 /// The `listener` kind.
 pub struct Listener;
@@ -47,13 +47,7 @@ impl Kind for Listener {
         Ok(Applied::with_id(arn).output("arn", arn))
     }
 
-    async fn adopt(
-        &self,
-        cx: &Cx,
-        _address: &str,
-        attrs: &Attrs,
-        _known: Option<&str>,
-    ) -> anyhow::Result<Option<Applied>> {
+    async fn adopt(&self, cx: &Cx, _address: &str, attrs: &Attrs, _hint: Hint<'_>) -> anyhow::Result<Option<Applied>> {
         let request = cx.elb.describe_listeners().load_balancer_arn(text(attrs, "load_balancer_arn")?);
         let Some(found) = found(request.send().await)? else { return Ok(None) };
         let port = port(attrs)?;

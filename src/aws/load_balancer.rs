@@ -9,7 +9,7 @@ use aws_sdk_elasticloadbalancingv2::types::{LoadBalancerSchemeEnum, LoadBalancer
 use std::time::Duration;
 
 use super::{
-    Applied, Attrs, CatchUp, Cx, Kind, Live, Refused, found, gone_is_fine, is_gone, note_created, poll, retrying,
+    Applied, Attrs, CatchUp, Cx, Hint, Kind, Live, Refused, found, gone_is_fine, is_gone, note_created, poll, retrying,
     strings, tags,
 };
 
@@ -75,13 +75,7 @@ impl Kind for LoadBalancer {
         until_active(cx, arn).await
     }
 
-    async fn adopt(
-        &self,
-        cx: &Cx,
-        _address: &str,
-        attrs: &Attrs,
-        _known: Option<&str>,
-    ) -> anyhow::Result<Option<Applied>> {
+    async fn adopt(&self, cx: &Cx, _address: &str, attrs: &Attrs, _hint: Hint<'_>) -> anyhow::Result<Option<Applied>> {
         let request = cx.elb.describe_load_balancers().names(super::text(attrs, "name")?);
         let Some(found) = found(request.send().await)? else { return Ok(None) };
         match found.load_balancers().first().and_then(|l| l.load_balancer_arn()) {

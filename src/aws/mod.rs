@@ -40,6 +40,7 @@ pub use launch_template::check_instance_type;
 pub use refusal::{Refusal, Refused};
 pub use retry::{CatchUp, NEW_EC2_ID, NEW_IAM_ENTITY, RELEASE, retrying};
 pub use serving::{Serving, until_serving};
+pub use tags::ADDRESS_TAG;
 
 /// Attributes with every reference resolved: what a kind receives.
 pub type Attrs = BTreeMap<String, Value>;
@@ -102,6 +103,17 @@ impl Live {
         self
     }
 
+    /// Its tags in the stack's shape (the `tags` attribute): without the address tag, which
+    /// cloudcomp manages itself, and without AWS's own `aws:` tags. `None` for untaggable kinds.
+    pub fn tags_attr(&self) -> Option<Value> {
+        let tags = self.tags.as_ref()?;
+        let shown = tags
+            .iter()
+            .filter(|(k, _)| k.as_str() != tags::ADDRESS_TAG && !k.starts_with("aws:"))
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())));
+        Some(Value::Object(shown.collect()))
+    }
+
     /// Whether it carries `cloudcomp:stack=<stack>` (kinds without tags always count as
     /// their parent's).
     pub fn belongs_to(&self, stack: &str) -> bool {
@@ -141,18 +153,12 @@ pub trait Kind: Sync {
     async fn read(&self, cx: &Cx, id: &str, attrs: &Attrs) -> anyhow::Result<Option<Live>>;
 
     /// Finds the resource a run cut off between creating it and recording it may have left
-    /// at `address` (created with `attrs`): the one `known` names when that run saw AWS
+    /// at `address` (created with `attrs`): the one `hint` names when that run saw AWS
     /// answer its Create, else by the stack and address tags or by the name `attrs` give it.
     /// Finishes what that run may not have (an attachment, a rule) and returns what `create`
     /// would have. `None`: there is none. The caller checks, through [`Kind::read`], that it
     /// carries the stack's tag before adopting it.
-    async fn adopt(
-        &self,
-        cx: &Cx,
-        address: &str,
-        attrs: &Attrs,
-        known: Option<&str>,
-    ) -> anyhow::Result<Option<Applied>>;
+    async fn adopt(&self, cx: &Cx, address: &str, attrs: &Attrs, hint: Hint<'_>) -> anyhow::Result<Option<Applied>>;
 
     /// Every id AWS holds for `address` under the stack's tags: more than one when a cut-off
     /// run created a copy it never recorded, so that `destroy` leaves none behind. Kinds
@@ -249,6 +255,18 @@ pub fn found<T>(result: impl Refused<T>) -> anyhow::Result<Option<T>> {
 
 /// Longest wait for a resource to become usable.
 const READY_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+
+/// What [`Kind::adopt`] knows of the resource it looks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hint<'a> {
+    /// AWS answered the Create with this id before the run was cut off.
+    Id(&'a str),
+    /// A run was cut off moments ago, maybe between sending the Create and hearing its
+    /// answer: a look-up by tags may not list the resource yet.
+    JustCut,
+    /// Nothing was created moments ago (`destroy --from-tags`): one look-up is the answer.
+    Settled,
+}
 
 /// What a running step tells the engine while it runs.
 pub trait StepEvents: Send + Sync {

@@ -5,7 +5,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 
 /// An AWS call that did not succeed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,7 +25,7 @@ impl Refusal {
     pub fn from_sdk<E, R>(err: &SdkError<E, R>) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: fmt::Debug,
+        R: fmt::Debug + 'static,
     {
         let action = action_of::<E>();
         match err {
@@ -38,7 +38,7 @@ impl Refusal {
             other => Refusal {
                 action,
                 code: other.code().map(str::to_string),
-                message: format!("could not reach AWS: {}", DisplayErrorContext(other)),
+                message: format!("could not reach AWS: {}", causes(other)),
                 retried: Duration::ZERO,
             },
         }
@@ -66,6 +66,22 @@ impl fmt::Display for Refusal {
 
 impl std::error::Error for Refusal {}
 
+/// `err` and its sources, each as it displays itself, joined by `: ` (the SDK's own
+/// `DisplayErrorContext` appends its debug output).
+fn causes(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let shown = cause.to_string();
+        if !text.ends_with(&shown) {
+            text.push_str(": ");
+            text.push_str(&shown);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 /// The action an SDK operation error type belongs to: `CreateVpcError` → `CreateVpc`.
 fn action_of<E>() -> String {
     let name = std::any::type_name::<E>();
@@ -82,7 +98,7 @@ pub trait Refused<T> {
 impl<T, E, R> Refused<T> for Result<T, SdkError<E, R>>
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: fmt::Debug,
+    R: fmt::Debug + 'static,
 {
     fn refused(self) -> Result<T, Refusal> {
         self.map_err(|err| Refusal::from_sdk(&err))

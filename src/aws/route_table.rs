@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 
 use super::tags::Ec2Type;
 use super::{
-    Applied, Attrs, Cx, Kind, Live, NEW_EC2_ID, RELEASE, Refused, already_done, found, gone_is_fine, note_created,
-    retrying, tags, text,
+    Applied, Attrs, Cx, Hint, Kind, Live, NEW_EC2_ID, RELEASE, Refused, already_done, found, gone_is_fine,
+    note_created, retrying, tags, text,
 };
 
 /// The `route_table` kind.
@@ -83,14 +83,8 @@ impl Kind for RouteTable {
         self.update(cx, address, &id, &empty, attrs).await
     }
 
-    async fn adopt(
-        &self,
-        cx: &Cx,
-        address: &str,
-        attrs: &Attrs,
-        known: Option<&str>,
-    ) -> anyhow::Result<Option<Applied>> {
-        let Some(id) = tags::adoptable(cx, Ec2Type::RouteTable, address, known).await? else { return Ok(None) };
+    async fn adopt(&self, cx: &Cx, address: &str, attrs: &Attrs, hint: Hint<'_>) -> anyhow::Result<Option<Applied>> {
+        let Some(id) = tags::adoptable(cx, Ec2Type::RouteTable, address, hint).await? else { return Ok(None) };
         let describe = cx.ec2.describe_route_tables().route_table_ids(&id);
         let found = retrying(&[NEW_EC2_ID], || describe.clone().send()).await?;
         let Some(table) = found.route_tables().first() else { return Ok(None) };

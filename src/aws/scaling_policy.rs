@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 
-use super::{Applied, Attrs, Cx, Kind, Live, Refused, found, gone_is_fine, int, text};
+use super::{Applied, Attrs, Cx, Hint, Kind, Live, Refused, found, gone_is_fine, int, text};
 
 /// The `scaling_policy` kind.
 pub struct ScalingPolicy;
@@ -48,13 +48,7 @@ impl Kind for ScalingPolicy {
         put(cx, attrs).await
     }
 
-    async fn adopt(
-        &self,
-        cx: &Cx,
-        _address: &str,
-        attrs: &Attrs,
-        _known: Option<&str>,
-    ) -> anyhow::Result<Option<Applied>> {
+    async fn adopt(&self, cx: &Cx, _address: &str, attrs: &Attrs, _hint: Hint<'_>) -> anyhow::Result<Option<Applied>> {
         existing(cx, attrs).await
     }
 

@@ -11,7 +11,7 @@ use base64::Engine;
 use rand::Rng;
 
 use super::tags::TagChange;
-use super::{Applied, Attrs, Cx, Kind, Live, Refused, already_done, gone_is_fine, note_created, tags, text};
+use super::{Applied, Attrs, Cx, Hint, Kind, Live, Refused, already_done, gone_is_fine, note_created, tags, text};
 
 /// The `secret_parameter` kind.
 pub struct SecretParameter;
@@ -64,13 +64,7 @@ impl Kind for SecretParameter {
         existing(cx, name).await?.ok_or_else(|| anyhow::anyhow!("parameter {name} not found after creating it"))
     }
 
-    async fn adopt(
-        &self,
-        cx: &Cx,
-        _address: &str,
-        attrs: &Attrs,
-        _known: Option<&str>,
-    ) -> anyhow::Result<Option<Applied>> {
+    async fn adopt(&self, cx: &Cx, _address: &str, attrs: &Attrs, _hint: Hint<'_>) -> anyhow::Result<Option<Applied>> {
         existing(cx, text(attrs, "name")?).await
     }
 

@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 
 use super::tags::Ec2Type;
 use super::{
-    Applied, Attrs, CatchUp, Cx, Kind, Live, NEW_EC2_ID, RELEASE, already_done, found, gone_is_fine, note_created,
-    retrying, tags, text,
+    Applied, Attrs, CatchUp, Cx, Hint, Kind, Live, NEW_EC2_ID, RELEASE, already_done, found, gone_is_fine,
+    note_created, retrying, tags, text,
 };
 
 /// The `security_group` kind.
@@ -125,14 +125,8 @@ impl Kind for SecurityGroup {
         Ok(Applied::with_id(id))
     }
 
-    async fn adopt(
-        &self,
-        cx: &Cx,
-        address: &str,
-        attrs: &Attrs,
-        known: Option<&str>,
-    ) -> anyhow::Result<Option<Applied>> {
-        let Some(id) = tags::adoptable(cx, Ec2Type::SecurityGroup, address, known).await? else { return Ok(None) };
+    async fn adopt(&self, cx: &Cx, address: &str, attrs: &Attrs, hint: Hint<'_>) -> anyhow::Result<Option<Applied>> {
+        let Some(id) = tags::adoptable(cx, Ec2Type::SecurityGroup, address, hint).await? else { return Ok(None) };
         let describe = cx.ec2.describe_security_groups().group_ids(&id);
         let found = retrying(&[NEW_EC2_ID], || describe.clone().send()).await?;
         let Some(group) = found.security_groups().first() else { return Ok(None) };

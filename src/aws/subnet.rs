@@ -7,8 +7,8 @@ use aws_sdk_ec2::types::{AttributeBooleanValue, Filter, LocationType, ResourceTy
 
 use super::tags::Ec2Type;
 use super::{
-    Applied, Attrs, CatchUp, Cx, Kind, Live, NEW_EC2_ID, RELEASE, Refused, found, gone_is_fine, note_created, retrying,
-    tags, text,
+    Applied, Attrs, CatchUp, Cx, Hint, Kind, Live, NEW_EC2_ID, RELEASE, Refused, found, gone_is_fine, note_created,
+    retrying, tags, text,
 };
 
 /// The `subnet` kind.
@@ -108,14 +108,8 @@ impl Kind for Subnet {
         Ok(Applied::with_id(id).output("availability_zone", zone))
     }
 
-    async fn adopt(
-        &self,
-        cx: &Cx,
-        address: &str,
-        attrs: &Attrs,
-        known: Option<&str>,
-    ) -> anyhow::Result<Option<Applied>> {
-        let Some(id) = tags::adoptable(cx, Ec2Type::Subnet, address, known).await? else { return Ok(None) };
+    async fn adopt(&self, cx: &Cx, address: &str, attrs: &Attrs, hint: Hint<'_>) -> anyhow::Result<Option<Applied>> {
+        let Some(id) = tags::adoptable(cx, Ec2Type::Subnet, address, hint).await? else { return Ok(None) };
         let zone = zone_of(cx, &id).await?;
         set_public_ip(cx, &id, attrs).await?;
         Ok(Some(Applied::with_id(id).output("availability_zone", zone)))

@@ -6,7 +6,7 @@ use std::time::Duration;
 use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
 use serde_json::Value;
 
-use super::{Attrs, Cx, Live, NEW_EC2_ID, Refused, retrying};
+use super::{Attrs, Cx, Hint, Live, NEW_EC2_ID, Refused, retrying};
 
 /// Tag key naming the resource's address in the stack.
 pub const ADDRESS_TAG: &str = "cloudcomp:address";
@@ -85,11 +85,11 @@ pub async fn tagged_ids(cx: &Cx, ty: Ec2Type, address: &str) -> anyhow::Result<V
     Ok(found.into_iter().filter(|(_, tags)| has_address(tags, address)).map(|(id, _)| id).collect())
 }
 
-/// The resource a cut-off run may have created at `address`: the id it saw AWS answer
-/// (`known`), else the one tagged for `address` — looked for again for a few seconds when
-/// none is listed yet, since the tags of a resource created just before the cut lag.
-pub async fn adoptable(cx: &Cx, ty: Ec2Type, address: &str, known: Option<&str>) -> anyhow::Result<Option<String>> {
-    if let Some(id) = known {
+/// The resource a cut-off run may have created at `address`: the id it saw AWS answer,
+/// else the one tagged for `address` — looked for again for a few seconds when none is
+/// listed yet and the run was cut off just now, since a new resource's tags lag.
+pub async fn adoptable(cx: &Cx, ty: Ec2Type, address: &str, hint: Hint<'_>) -> anyhow::Result<Option<String>> {
+    if let Hint::Id(id) = hint {
         return Ok(Some(id.to_string()));
     }
     let started = tokio::time::Instant::now();
@@ -97,7 +97,7 @@ pub async fn adoptable(cx: &Cx, ty: Ec2Type, address: &str, known: Option<&str>)
         if let Some(id) = tagged_ids(cx, ty, address).await?.into_iter().next() {
             return Ok(Some(id));
         }
-        if started.elapsed() >= TAG_LAG {
+        if hint == Hint::Settled || started.elapsed() >= TAG_LAG {
             return Ok(None);
         }
         tokio::time::sleep(Duration::from_millis(500)).await;

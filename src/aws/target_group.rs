@@ -9,7 +9,8 @@ use aws_sdk_elasticloadbalancingv2::types::{ProtocolEnum, Tag, TargetGroupAttrib
 use serde_json::{Value, json};
 
 use super::{
-    Applied, Attrs, CatchUp, Cx, Kind, Live, Refused, found, gone_is_fine, int, note_created, retrying, tags, text,
+    Applied, Attrs, CatchUp, Cx, Hint, Kind, Live, Refused, found, gone_is_fine, int, note_created, retrying, tags,
+    text,
 };
 
 /// The `target_group` kind.
@@ -82,13 +83,7 @@ impl Kind for TargetGroup {
         Ok(Applied::with_id(arn).output("arn", arn))
     }
 
-    async fn adopt(
-        &self,
-        cx: &Cx,
-        _address: &str,
-        attrs: &Attrs,
-        _known: Option<&str>,
-    ) -> anyhow::Result<Option<Applied>> {
+    async fn adopt(&self, cx: &Cx, _address: &str, attrs: &Attrs, _hint: Hint<'_>) -> anyhow::Result<Option<Applied>> {
         let found = found(cx.elb.describe_target_groups().names(text(attrs, "name")?).send().await)?;
         let arn = found.as_ref().and_then(|f| f.target_groups().first()).and_then(|t| t.target_group_arn());
         let Some(arn) = arn else { return Ok(None) };

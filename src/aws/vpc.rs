@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};
 
 use super::{
-    Applied, Attrs, Cx, Kind, Live, NEW_EC2_ID, Refused, found, gone_is_fine, note_created, retrying, tags, text,
+    Applied, Attrs, Cx, Hint, Kind, Live, NEW_EC2_ID, Refused, found, gone_is_fine, note_created, retrying, tags, text,
 };
 use super::{RELEASE, tags::Ec2Type};
 
@@ -45,14 +45,8 @@ impl Kind for Vpc {
         enable_dns_hostnames(cx, id).await
     }
 
-    async fn adopt(
-        &self,
-        cx: &Cx,
-        address: &str,
-        _attrs: &Attrs,
-        known: Option<&str>,
-    ) -> anyhow::Result<Option<Applied>> {
-        match tags::adoptable(cx, Ec2Type::Vpc, address, known).await? {
+    async fn adopt(&self, cx: &Cx, address: &str, _attrs: &Attrs, hint: Hint<'_>) -> anyhow::Result<Option<Applied>> {
+        match tags::adoptable(cx, Ec2Type::Vpc, address, hint).await? {
             Some(id) => enable_dns_hostnames(cx, &id).await.map(Some),
             None => Ok(None),
         }

@@ -1,0 +1,87 @@
+//! What a person reads when AWS says no, and what reaches AWS at all: an instance type that
+//! cannot run the app image is refused before anything is created; an AWS refusal names
+//! the action, AWS's code and message — never the SDK's debug output; credentials come from
+//! the profile's `credential_process` like the AWS CLI's.
+
+mod support;
+
+use std::process::Command;
+
+use support::{moto, run_with, stderr};
+
+/// A stack file named `name` with `instances` as its instances block.
+fn stack_with_instances(dir: &std::path::Path, name: &str, instances: &str) -> String {
+    let text = include_str!("../stacks/default.yaml")
+        .replace("name: demo", &format!("name: {name}"))
+        .replace("instances:\n  type: t3.micro\n", &format!("instances:\n{instances}\n"));
+    assert!(text.contains(instances), "the default stack's instances block moved");
+    let file = dir.join("stack.yaml");
+    std::fs::write(&file, text).unwrap();
+    file.to_str().unwrap().to_string()
+}
+
+/// What no message for a person may contain: Rust's debug output of an SDK error.
+fn assert_no_debug_output(text: &str) {
+    for debug in ["ServiceError", "Some(", "ErrorMetadata", "unhandled", "raw: Response"] {
+        assert!(!text.contains(debug), "debug output `{debug}` in:\n{text}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_instance_type_that_cannot_run_the_image_is_refused_before_anything_is_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = format!("arm{}", std::process::id());
+    let file = stack_with_instances(dir.path(), &name, "  type: t4g.micro");
+    let state = dir.path().join("state.json");
+    let up = run_with(&["up", "-f", &file, "--state", state.to_str().unwrap(), "--endpoint-url", &moto()], &[]).await;
+    assert_eq!(up.status.code(), Some(1), "{}", stderr(&up));
+    let message = stderr(&up);
+    assert!(message.contains("t4g.micro runs arm64 but the app image is built for x86_64"), "{message}");
+    assert_no_debug_output(&message);
+    let recorded = std::fs::read_to_string(&state).unwrap_or_default();
+    assert!(!recorded.contains("\"kind\""), "something was created: {recorded}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_aws_refusal_names_the_action_and_awss_code_and_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = format!("bogus{}", std::process::id());
+    let file = stack_with_instances(dir.path(), &name, "  type: t3.bogus");
+    let state = dir.path().join("state.json");
+    let up = run_with(&["up", "-f", &file, "--state", state.to_str().unwrap(), "--endpoint-url", &moto()], &[]).await;
+    assert_eq!(up.status.code(), Some(1), "{}", stderr(&up));
+    let message = stderr(&up);
+    assert!(message.contains("AWS refused DescribeInstanceTypes: InvalidInstanceType ("), "{message}");
+    assert_no_debug_output(&message);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn credentials_come_from_the_profiles_credential_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    let credentials = r#"{"Version": 1, "AccessKeyId": "AKIDPROCESS", "SecretAccessKey": "from-the-process"}"#;
+    std::fs::write(&config, format!("[profile viaprocess]\ncredential_process = echo '{credentials}'\n")).unwrap();
+    let name = format!("creds{}", std::process::id());
+    let state = dir.path().join("state.json");
+    let destroy = |profile: &str| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_cloudcomp"));
+        command
+            .args(["destroy", "--stack", &name, "--from-tags", "--state", state.to_str().unwrap()])
+            .args(["--endpoint-url", &moto(), "--profile", profile])
+            .env("AWS_CONFIG_FILE", &config)
+            .env("AWS_SHARED_CREDENTIALS_FILE", dir.path().join("none"))
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env_remove("AWS_SESSION_TOKEN")
+            .env_remove("AWS_PROFILE")
+            // Not on EC2: the chain's last resort, the instance metadata service, is not asked.
+            .env("AWS_EC2_METADATA_DISABLED", "true");
+        command.output().unwrap()
+    };
+    // Looking for the stack's resources signs AWS calls: it needs the process's credentials.
+    let found = destroy("viaprocess");
+    assert!(found.status.success(), "{}", String::from_utf8_lossy(&found.stderr));
+    let missing = destroy("nosuchprofile");
+    assert!(!missing.status.success(), "a profile that does not exist gave credentials");
+    assert_no_debug_output(&String::from_utf8_lossy(&missing.stderr));
+}
