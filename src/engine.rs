@@ -18,7 +18,7 @@ use anyhow::Context;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use crate::aws::{Applied, Attrs, Cx, Kind, StepEvents, observing};
+use crate::aws::{Applied, Attrs, Cx, Kind, StepEvents, observing, read_settled};
 use crate::crash;
 use crate::plan::{Action, Address, DependencyQueue, Plan, Resource, STACK_TAG};
 use crate::state::{self, Recorded, Started, State};
@@ -114,6 +114,8 @@ struct Job {
     id: String,
     before: Attrs,
     after: Attrs,
+    /// When the resource was created, if recorded (a young one may not read yet).
+    created_at: Option<u64>,
 }
 
 impl Job {
@@ -133,7 +135,8 @@ impl Job {
     /// copied from another stack, or an id AWS handed out again, must not cost a stranger's
     /// resource. What is already gone counts as deleted.
     async fn delete_if_ours(&self, cx: &Cx) -> anyhow::Result<()> {
-        let Some(live) = self.kind.read(cx, &self.id, &self.before).await? else { return Ok(()) };
+        let read = read_settled(cx, self.kind, &self.id, &self.before, self.created_at).await?;
+        let Some(live) = read else { return Ok(()) };
         anyhow::ensure!(
             live.belongs_to(&cx.stack),
             "refusing to delete {} {}: it is not tagged {}={}",
@@ -289,6 +292,7 @@ fn prepare(
             id: recorded.map(|r| r.id.clone()).unwrap_or_default(),
             before,
             after: state.resolve(&resource.values())?,
+            created_at: recorded.and_then(|r| r.created_at),
         }),
         None => {
             let recorded = recorded.ok_or_else(|| anyhow::anyhow!("{address} is not in the state"))?;
@@ -299,6 +303,7 @@ fn prepare(
                 id: recorded.id.clone(),
                 before,
                 after: Attrs::new(),
+                created_at: recorded.created_at,
             })
         }
     }
@@ -335,9 +340,9 @@ fn record(
         state.resources.remove(address);
         return;
     };
-    let mut outputs = match (verb, state.resources.get(address)) {
-        (Verb::Update, Some(previous)) => previous.outputs.clone(),
-        _ => BTreeMap::new(),
+    let (mut outputs, created_at) = match (verb, state.resources.get(address)) {
+        (Verb::Update, Some(previous)) => (previous.outputs.clone(), previous.created_at),
+        _ => (BTreeMap::new(), Some(state::now_secs())),
     };
     outputs.extend(applied.outputs);
     state.resources.insert(
@@ -348,6 +353,7 @@ fn record(
             attrs: resource.values(),
             outputs,
             depends_on: resource.depends_on.clone(),
+            created_at,
         },
     );
 }

@@ -16,7 +16,7 @@ use std::path::Path;
 use anyhow::Context;
 use futures_util::future::try_join_all;
 
-use crate::aws::{Applied, Attrs, Cx, Hint};
+use crate::aws::{Applied, Attrs, Cx, Hint, read_settled};
 use crate::engine::Lookup;
 use crate::plan::graph::resolve_references;
 use crate::plan::{Address, DependencyQueue, Resource};
@@ -184,6 +184,7 @@ fn record(state: &mut State, address: &Address, started: Started, found: Found) 
                 attrs: started.attrs,
                 outputs: applied.outputs,
                 depends_on: started.depends_on,
+                created_at: Some(state::now_secs()),
             };
             state.resources.insert(address.clone(), recorded);
             Outcome::Adopted(id)
@@ -213,7 +214,9 @@ async fn find(
     let Some(applied) = adopted.with_context(|| format!("looking for {address}"))? else {
         return Ok(Found::Nothing);
     };
-    match kind.read(cx, &applied.id, attrs).await? {
+    // Found moments after a cut-off run made it: a read may not see it yet.
+    let created_at = (hint != Hint::Settled).then(state::now_secs);
+    match read_settled(cx, kind, &applied.id, attrs, created_at).await? {
         Some(live) if live.belongs_to(&cx.stack) => Ok(Found::Ours(applied)),
         Some(_) => Ok(Found::Stranger(applied.id)),
         None => Ok(Found::Nothing),

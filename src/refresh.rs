@@ -13,7 +13,7 @@ use anyhow::Context;
 use serde::Serialize;
 use tokio::task::JoinSet;
 
-use crate::aws::{Cx, Live};
+use crate::aws::{Cx, Live, read_settled};
 use crate::engine::{Lookup, MAX_IN_FLIGHT};
 use crate::plan::{Address, STACK_TAG};
 use crate::state::State;
@@ -58,9 +58,13 @@ pub async fn read_all(cx: &Arc<Cx>, lookup: Lookup, state: &State) -> anyhow::Re
             let kind = lookup(&recorded.kind).ok_or_else(|| anyhow::anyhow!("no resource kind `{}`", recorded.kind))?;
             let attrs = state.resolve(&recorded.attrs)?;
             let (cx, address, id) = (cx.clone(), address.clone(), recorded.id.clone());
+            let created_at = recorded.created_at;
             reads.spawn(async move {
-                let live = kind.read(&cx, &id, &attrs).await.with_context(|| format!("reading {address} ({id})"));
-                (address, live.map(|live| classify(live, &cx.stack)))
+                let live = read_settled(&cx, kind, &id, &attrs, created_at).await;
+                (
+                    address.clone(),
+                    live.with_context(|| format!("reading {address} ({id})")).map(|l| classify(l, &cx.stack)),
+                )
             });
         }
         let Some(done) = reads.join_next().await else { break };
@@ -149,6 +153,7 @@ mod tests {
             attrs: serde_json::from_value(attrs).unwrap(),
             outputs: serde_json::from_value(outputs).unwrap(),
             depends_on: Vec::new(),
+            created_at: None,
         }
     }
 

@@ -34,6 +34,15 @@ pub struct Recorded {
     pub outputs: BTreeMap<String, Value>,
     /// What it depended on, so teardown can run in reverse without the stack file.
     pub depends_on: Vec<Address>,
+    /// When cloudcomp created or adopted it (seconds since the Unix epoch): AWS may not
+    /// find a resource this young yet, and a refresh must not take it for deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<u64>,
+}
+
+/// Now, in seconds since the Unix epoch, as [`Recorded::created_at`] keeps it.
+pub fn now_secs() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 /// A creation that started but has not been recorded as finished.
@@ -283,6 +292,7 @@ mod tests {
             attrs: BTreeMap::new(),
             outputs: BTreeMap::new(),
             depends_on: deps.iter().map(|d| Address::from(*d)).collect(),
+            created_at: None,
         }
     }
 

@@ -85,3 +85,31 @@ async fn credentials_come_from_the_profiles_credential_process() {
     assert!(!missing.status.success(), "a profile that does not exist gave credentials");
     assert_no_debug_output(&String::from_utf8_lossy(&missing.stderr));
 }
+
+/// On AWS the instances boot for minutes: `up` waits for them, and when they are not up in
+/// time it exits 1 saying what it waited for (here: targets still `initial`, through the
+/// strict proxy's boot delay). `--no-wait` returns once AWS has the resources.
+#[tokio::test(flavor = "multi_thread")]
+async fn up_exits_1_saying_what_it_waited_for_when_the_service_is_not_up_in_time() {
+    let strict = aws_proxy::Setup { strict: Some(aws_proxy::Strict::aws_like()), ..aws_proxy::Setup::default() };
+    let proxy =
+        aws_proxy::Proxy::start_with("127.0.0.1:0".parse().unwrap(), support::moto_addr(), strict).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let name = format!("boot{}", std::process::id());
+    let file = support::default_stack(dir.path(), &name);
+    let endpoint = proxy.url();
+    let up = run_with(&["up", "-f", &file, "--endpoint-url", &endpoint, "--wait-timeout", "1s"], &[]).await;
+    assert_eq!(up.status.code(), Some(1), "{}", stderr(&up));
+    let message = stderr(&up);
+    assert!(message.contains("the service was not up after 1s"), "{message}");
+    assert!(message.contains("targets healthy"), "{message}");
+    assert_no_debug_output(&message);
+    assert!(support::stdout(&up).is_empty(), "a URL was printed for a service that is not up");
+
+    let again = run_with(&["up", "-f", &file, "--endpoint-url", &endpoint, "--no-wait"], &[]).await;
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(!stderr(&again).contains("waiting for the service"), "{}", stderr(&again));
+    assert!(support::stdout(&again).contains("/api/v1/users"));
+    let down = run_with(&["destroy", "-f", &file, "--endpoint-url", &endpoint], &[]).await;
+    assert!(down.status.success(), "{}", stderr(&down));
+}

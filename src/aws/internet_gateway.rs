@@ -76,6 +76,10 @@ impl Kind for InternetGateway {
         Ok(Applied::with_id(id))
     }
 
+    fn read_lag(&self) -> std::time::Duration {
+        tags::EC2_READ_LAG
+    }
+
     async fn read(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<Option<Live>> {
         Ok(describe(cx, id).await?.map(|gateway| tags::ec2_live(gateway.tags())))
     }

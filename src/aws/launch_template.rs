@@ -207,6 +207,10 @@ impl Kind for LaunchTemplate {
         Ok(Applied::with_id(id))
     }
 
+    fn read_lag(&self) -> std::time::Duration {
+        tags::EC2_READ_LAG
+    }
+
     async fn read(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<Option<Live>> {
         let request = cx.ec2.describe_launch_templates().launch_template_ids(id);
         let Some(found) = found(request.send().await)? else { return Ok(None) };

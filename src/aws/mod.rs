@@ -149,6 +149,13 @@ pub trait Kind: Sync {
         anyhow::bail!("{} {id} cannot be changed in place", self.name())
     }
 
+    /// How long after its creation AWS may still answer that the resource does not exist:
+    /// a refresh reads a younger one again rather than take it for deleted. Zero for kinds
+    /// whose reads see their creations at once.
+    fn read_lag(&self) -> Duration {
+        Duration::ZERO
+    }
+
     /// Reads the live resource `id` (recorded with `attrs`); `None` when it no longer exists.
     async fn read(&self, cx: &Cx, id: &str, attrs: &Attrs) -> anyhow::Result<Option<Live>>;
 
@@ -315,6 +322,34 @@ where
         pause = (pause * 2).min(Duration::from_secs(10));
     }
     Ok(())
+}
+
+/// Reads `id` with `kind`; a resource that reads as gone while it is younger than its
+/// kind's [`Kind::read_lag`] (created at `created_at`, seconds since the epoch) is read
+/// again until it is found or it is that old, so that a resource created moments ago is
+/// neither taken for deleted (and created again) nor skipped by a destroy.
+pub async fn read_settled(
+    cx: &Cx,
+    kind: &dyn Kind,
+    id: &str,
+    attrs: &Attrs,
+    created_at: Option<u64>,
+) -> anyhow::Result<Option<Live>> {
+    let settled_at = created_at.map(|at| at + kind.read_lag().as_secs());
+    let mut pause = Duration::from_millis(250);
+    let mut noted = false;
+    loop {
+        let live = kind.read(cx, id, attrs).await?;
+        if live.is_some() || settled_at.is_none_or(|at| crate::state::now_secs() >= at) {
+            return Ok(live);
+        }
+        if !noted {
+            note_wait("AWS to find what was just created");
+            noted = true;
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(5));
+    }
 }
 
 /// Reads an integer attribute that AWS wants as an `i32`.

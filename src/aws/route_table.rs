@@ -149,6 +149,10 @@ impl Kind for RouteTable {
         Ok(Applied::with_id(id))
     }
 
+    fn read_lag(&self) -> std::time::Duration {
+        tags::EC2_READ_LAG
+    }
+
     async fn read(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<Option<Live>> {
         let Some(found) = found(cx.ec2.describe_route_tables().route_table_ids(id).send().await)? else {
             return Ok(None);

@@ -155,6 +155,10 @@ impl Kind for SecurityGroup {
         Ok(Applied::with_id(id))
     }
 
+    fn read_lag(&self) -> std::time::Duration {
+        tags::EC2_READ_LAG
+    }
+
     async fn read(&self, cx: &Cx, id: &str, attrs: &Attrs) -> anyhow::Result<Option<Live>> {
         let request = cx.ec2.describe_security_groups().group_ids(id);
         let Some(found) = found(request.send().await)? else { return Ok(None) };

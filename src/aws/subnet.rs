@@ -142,6 +142,10 @@ impl Kind for Subnet {
         Ok(Applied::with_id(id))
     }
 
+    fn read_lag(&self) -> std::time::Duration {
+        tags::EC2_READ_LAG
+    }
+
     async fn read(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<Option<Live>> {
         let Some(found) = found(cx.ec2.describe_subnets().subnet_ids(id).send().await)? else { return Ok(None) };
         Ok(found.subnets().first().map(|subnet| {

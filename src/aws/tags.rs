@@ -49,6 +49,10 @@ pub enum Ec2Type {
     SecurityGroup,
 }
 
+/// How long after creating a resource EC2 may still not find it by its id (EC2 API
+/// reference, "Eventual consistency"; Terraform's AWS provider waits the same 2 minutes).
+pub const EC2_READ_LAG: Duration = Duration::from_secs(120);
+
 /// How long a tag look-up that finds nothing keeps looking: EC2 lists a new resource under
 /// its tags only seconds after creating it (EC2 API reference, "Eventual consistency").
 const TAG_LAG: Duration = Duration::from_secs(5);

@@ -189,7 +189,7 @@ pub fn desired(stack: &Stack, image_tag: &str, pushed: bool) -> Vec<Resource> {
             .fixed("port", json!(stack.app.port))
             .set("health_check_path", json!(stack.health_check.path))
             .set("health_check_interval_seconds", json!(stack.health_check.interval.0))
-            .set("health_check_timeout_seconds", json!(stack.health_check.timeout.0))
+            .set("health_check_timeout_seconds", json!(stack.health_check.timeout().0))
             .set("deregistration_delay_seconds", json!(stack.instances.deregistration_delay.0))
             .set("tags", tags.clone()),
     );

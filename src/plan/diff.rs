@@ -174,6 +174,7 @@ mod tests {
                     attrs: r.values(),
                     outputs: BTreeMap::new(),
                     depends_on: r.depends_on.clone(),
+                    created_at: None,
                 },
             );
         }

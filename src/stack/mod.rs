@@ -127,6 +127,13 @@ mod tests {
     }
 
     #[test]
+    fn the_default_health_check_timeout_stays_below_a_short_interval() {
+        let stack = parse("name: demo\nhealth_check: {interval: 5s}\n").unwrap();
+        assert_eq!(stack.health_check.timeout(), values::Seconds(4));
+        assert_eq!(parse("name: demo\n").unwrap().health_check.timeout(), values::Seconds(5));
+    }
+
+    #[test]
     fn the_shipped_stacks_are_valid() {
         let stack = parse(DEFAULT).unwrap();
         assert_eq!((stack.scaling.min, stack.scaling.max, stack.scaling.desired()), (2, 5, 2));
@@ -174,6 +181,7 @@ mod tests {
             ("name: demo\nhealth_check:\n  path: health\n", 3, 9, "does not start with /"),
             ("name: demo\nhealth_check:\n  interval: 400s\n", 3, 13, "outside 5s..300s"),
             ("name: demo\nhealth_check:\n  timeout: 20s\n", 3, 12, "shorter than the interval"),
+            ("name: demo\nhealth_check:\n  interval: 5s\n  timeout: 5s\n", 4, 12, "shorter than the interval"),
             ("name: demo\ninstances:\n  health_grace: 3h\n", 3, 17, "longer than AWS's 7200s"),
             ("name: demo\ntags:\n  cloudcomp:stack: other\n", 2, 1, "reserved"),
         ];

@@ -206,12 +206,20 @@ pub struct HealthCheck {
     pub path: String,
     /// Time between checks (5s to 300s).
     pub interval: Seconds,
-    /// How long one check waits for its answer (2s to 120s, less than the interval).
-    pub timeout: Seconds,
+    /// How long one check waits for its answer (2s to 120s, less than the interval;
+    /// default 5s, or less for a shorter interval).
+    pub timeout: Option<Seconds>,
 }
 
 impl Default for HealthCheck {
     fn default() -> Self {
-        HealthCheck { path: "/health".into(), interval: Seconds(15), timeout: Seconds(5) }
+        HealthCheck { path: "/health".into(), interval: Seconds(15), timeout: None }
+    }
+}
+
+impl HealthCheck {
+    /// The timeout: as set, else 5s, kept below the interval.
+    pub fn timeout(&self) -> Seconds {
+        self.timeout.unwrap_or(Seconds(5.min(self.interval.0.saturating_sub(1)).max(2)))
     }
 }

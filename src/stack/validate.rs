@@ -199,12 +199,13 @@ pub fn validate(stack: &Stack) -> Vec<Invalid> {
         format!("health check interval {} is outside 5s..300s", health.interval),
         "use an interval from 5s to 300s, e.g. 15s",
     );
+    let timeout = health.timeout();
     check(
-        (2..=120).contains(&health.timeout.0) && health.timeout.0 < health.interval.0,
+        (2..=120).contains(&timeout.0) && timeout.0 < health.interval.0,
         &[Key("health_check"), Key("timeout")],
         format!(
-            "health check timeout {} must be from 2s to 120s and shorter than the interval {}",
-            health.timeout, health.interval
+            "health check timeout {timeout} must be from 2s to 120s and shorter than the interval {}",
+            health.interval
         ),
         "use a timeout below the interval, e.g. 5s for a 15s interval",
     );
