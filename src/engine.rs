@@ -309,9 +309,18 @@ fn prepare(
     }
 }
 
-/// Notes the creations among `jobs` as started; whether there were any.
+/// Notes the creations among `jobs` as started, and the deletions as no longer young;
+/// whether anything changed.
 fn mark_started(state: &mut State, jobs: &[Job], build: &HashMap<Address, (Verb, &Resource)>) -> bool {
     let mut marked = false;
+    // A deletion under way: should this run be cut off, the next one takes a "not found"
+    // for deleted at once, however young the resource was.
+    for job in jobs.iter().filter(|j| j.verb == Verb::Delete) {
+        if let Some(recorded) = state.resources.get_mut(&job.address).filter(|r| r.created_at.is_some()) {
+            recorded.created_at = None;
+            marked = true;
+        }
+    }
     for job in jobs.iter().filter(|j| j.verb == Verb::Create) {
         if let Some((_, resource)) = build.get(&job.address) {
             let started = Started {

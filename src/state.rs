@@ -35,7 +35,8 @@ pub struct Recorded {
     /// What it depended on, so teardown can run in reverse without the stack file.
     pub depends_on: Vec<Address>,
     /// When cloudcomp created or adopted it (seconds since the Unix epoch): AWS may not
-    /// find a resource this young yet, and a refresh must not take it for deleted.
+    /// find a resource this young yet, and a refresh must not take it for deleted. Cleared
+    /// when its deletion starts: then "not found" means deleted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_at: Option<u64>,
 }
