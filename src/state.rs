@@ -3,12 +3,13 @@
 //!
 //! - JSON, written atomically (temporary file, fsync, rename, fsync of the directory) with
 //!   mode 0600; it holds ids and attributes, never a secret.
-//! - A lock file beside it (`<state>.lock`, holding the pid and start time) keeps two runs
-//!   from interleaving; a lock left by a process that no longer exists is taken over.
+//! - An OS file lock on `<state>.lock` (naming the holder's pid and start time) keeps two runs
+//!   from interleaving; the kernel releases it when its process dies, and the next run takes
+//!   over, knowing from the name left in the file that a run died holding it.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
-use std::io::Write;
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -153,6 +154,17 @@ pub enum StateError {
         #[source]
         source: serde_json::Error,
     },
+    /// The file was written in a format this build does not know.
+    #[error(
+        "state file {} has format version {found}; this cloudcomp reads version {FORMAT_VERSION}: use the \
+         cloudcomp that wrote it", path.display()
+    )]
+    Version {
+        /// The file.
+        path: PathBuf,
+        /// Its version.
+        found: u32,
+    },
     /// Another run holds the lock.
     #[error("state file {} is locked by pid {pid} since {since} (another cloudcomp run); wait for it to finish", path.display())]
     Locked {
@@ -172,7 +184,14 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> StateError + '_ {
 /// Reads the state at `path`; a missing file is an empty state for `stack` in `region`.
 pub fn load(path: &Path, stack: &str, region: &str) -> Result<State, StateError> {
     match fs::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|source| StateError::Corrupt { path: path.into(), source }),
+        Ok(bytes) => {
+            let state: State =
+                serde_json::from_slice(&bytes).map_err(|source| StateError::Corrupt { path: path.into(), source })?;
+            if state.version != FORMAT_VERSION {
+                return Err(StateError::Version { path: path.into(), found: state.version });
+            }
+            Ok(state)
+        }
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(State::new(stack, region)),
         Err(err) => Err(io_error(path)(err)),
     }
@@ -199,11 +218,14 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
     File::open(dir).and_then(|d| d.sync_all()).map_err(io_error(dir))
 }
 
-/// An exclusive hold on a state file, released when dropped.
+/// An exclusive hold on a state file: an OS file lock on `<state>.lock` (`flock`), which the
+/// kernel releases when its process ends however it ends, so two runs can never both hold
+/// it. The file names the holder (pid and start time) for the message a second run prints;
+/// a clean release empties it, so a name found in it by the next holder is a run that died.
 #[derive(Debug)]
 #[must_use = "the lock is released when dropped"]
 pub struct StateLock {
-    path: PathBuf,
+    file: File,
     /// The dead process whose lock this one replaced, if any.
     took_over_from: Option<u32>,
 }
@@ -215,42 +237,39 @@ impl StateLock {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             fs::create_dir_all(dir).map_err(io_error(dir))?;
         }
-        let mut took_over_from = None;
-        for _ in 0..2 {
-            match OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path) {
-                Ok(mut file) => {
-                    let holder = format!(
-                        "{} {}\n",
-                        std::process::id(),
-                        humantime::format_rfc3339_seconds(std::time::SystemTime::now())
-                    );
-                    file.write_all(holder.as_bytes()).and_then(|()| file.sync_all()).map_err(io_error(&path))?;
-                    return Ok(StateLock { path, took_over_from });
-                }
-                Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let holder = fs::read_to_string(&path).unwrap_or_default();
-                    let mut words = holder.split_whitespace();
-                    let pid: Option<u32> = words.next().and_then(|p| p.parse().ok());
-                    let since = words.next().unwrap_or("an unknown time").to_string();
-                    match pid {
-                        Some(pid) if process_is_alive(pid) => {
-                            return Err(StateError::Locked { path: state_path.to_path_buf(), pid, since });
-                        }
-                        // Stale: its holder is gone (killed, crashed). Take it over.
-                        _ => {
-                            took_over_from = pid;
-                            fs::remove_file(&path).map_err(io_error(&path))?;
-                        }
-                    }
-                }
-                Err(err) => return Err(io_error(&path)(err)),
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&path)
+            .map_err(io_error(&path))?;
+        let mut holder = String::new();
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let _ = file.read_to_string(&mut holder);
+                let mut words = holder.split_whitespace();
+                let pid = words.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+                let since = words.next().unwrap_or("an unknown time").to_string();
+                return Err(StateError::Locked { path: state_path.to_path_buf(), pid, since });
             }
+            Err(std::fs::TryLockError::Error(err)) => return Err(io_error(&path)(err)),
         }
-        Err(io_error(&path)(std::io::Error::other("the lock file keeps reappearing")))
+        // Ours now. A name left in the file is a run that died holding it.
+        file.read_to_string(&mut holder).map_err(io_error(&path))?;
+        let took_over_from = holder.split_whitespace().next().and_then(|p| p.parse().ok());
+        let me =
+            format!("{} {}\n", std::process::id(), humantime::format_rfc3339_seconds(std::time::SystemTime::now()));
+        file.set_len(0)
+            .and_then(|()| file.seek(SeekFrom::Start(0)))
+            .and_then(|_| file.write_all(me.as_bytes()))
+            .and_then(|()| file.sync_all())
+            .map_err(io_error(&path))?;
+        Ok(StateLock { file, took_over_from })
     }
-}
 
-impl StateLock {
     /// The process that held the lock when it died (killed: its last calls may still be on
     /// their way to AWS), if this lock replaced a stale one.
     pub fn took_over_from(&self) -> Option<u32> {
@@ -260,7 +279,10 @@ impl StateLock {
 
 impl Drop for StateLock {
     fn drop(&mut self) {
-        let _ = fs::remove_file(&self.path);
+        // Emptied, not removed: removing it would let a run that opened it just before lock
+        // a file no longer at the path while a third run locks a new one.
+        let _ = self.file.set_len(0);
+        let _ = self.file.unlock();
     }
 }
 
@@ -268,10 +290,6 @@ fn lock_path(state_path: &Path) -> PathBuf {
     let mut name = state_path.file_name().unwrap_or_default().to_os_string();
     name.push(".lock");
     state_path.with_file_name(name)
-}
-
-fn process_is_alive(pid: u32) -> bool {
-    Path::new(&format!("/proc/{pid}")).exists()
 }
 
 /// Where a stack's state lives by default: `.cloudcomp/<name>.state.json` beside the stack file.
@@ -321,6 +339,19 @@ mod tests {
     }
 
     #[test]
+    fn a_state_of_another_format_version_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json");
+        let mut state = State::new("s", "r");
+        save(&path, &state).unwrap();
+        assert_eq!(load(&path, "s", "r").unwrap(), state);
+        state.version = FORMAT_VERSION + 1;
+        save(&path, &state).unwrap();
+        let refused = load(&path, "s", "r").unwrap_err().to_string();
+        assert!(refused.contains(&format!("format version {}", FORMAT_VERSION + 1)), "{refused}");
+    }
+
+    #[test]
     fn a_damaged_file_is_an_error_not_an_empty_state() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.json");
@@ -339,6 +370,8 @@ mod tests {
         }
         assert_eq!(held.took_over_from(), None);
         drop(held);
+        // Released cleanly: the next holder takes over from no one.
+        assert_eq!(StateLock::acquire(&path).unwrap().took_over_from(), None);
         // A lock left by a process that is gone.
         fs::write(lock_path(&path), "4000000000 2026-01-01T00:00:00Z\n").unwrap();
         let taken = StateLock::acquire(&path).unwrap();

@@ -272,11 +272,14 @@ async fn the_cli_ups_shows_status_changes_only_what_differs_repairs_drift_and_de
 
     // A second run while the state is locked by a live process changes nothing.
     let lock = state_file.with_file_name(format!("{name}.state.json.lock"));
+    let held = std::fs::OpenOptions::new().write(true).open(&lock).unwrap();
+    held.try_lock().unwrap();
     std::fs::write(&lock, format!("{} 2026-01-01T00:00:00Z\n", std::process::id())).unwrap();
     let locked = run_with(&["destroy", "-f", file, "--endpoint-url", &endpoint], &[]).await;
     assert_eq!(locked.status.code(), Some(1));
     assert!(stderr(&locked).contains(&format!("locked by pid {}", std::process::id())));
-    std::fs::remove_file(&lock).unwrap();
+    std::fs::write(&lock, "").unwrap();
+    drop(held);
 
     let down = run_with(&["destroy", "-f", file, "--endpoint-url", &endpoint], &[]).await;
     assert!(down.status.success(), "destroy failed: {}", stderr(&down));
