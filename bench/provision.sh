@@ -72,8 +72,14 @@ for i in $(seq 1 "$runs"); do
   left=$(python3 - "strict$i" "http://127.0.0.1:$port" <<'PY'
 import sys, boto3
 ec2 = boto3.client("ec2", endpoint_url=sys.argv[2], region_name="us-east-1")
-tags = ec2.describe_tags(Filters=[{"Name": "key", "Values": ["cloudcomp:stack"]}, {"Name": "value", "Values": [sys.argv[1]]}])
-print(len(tags["Tags"]))
+f = [{"Name": "tag:cloudcomp:stack", "Values": [sys.argv[1]]}]
+live = sum(len(ec2.describe_vpcs(Filters=f)["Vpcs"]) for _ in [0])
+live += len(ec2.describe_subnets(Filters=f)["Subnets"]) + len(ec2.describe_security_groups(Filters=f)["SecurityGroups"])
+live += len(ec2.describe_internet_gateways(Filters=f)["InternetGateways"]) + len(ec2.describe_route_tables(Filters=f)["RouteTables"])
+live += len(ec2.describe_launch_templates(Filters=f)["LaunchTemplates"])
+running = f + [{"Name": "instance-state-name", "Values": ["pending", "running", "stopping", "stopped"]}]
+live += sum(len(r["Instances"]) for r in ec2.describe_instances(Filters=running)["Reservations"])
+print(live)
 PY
 )
   printf '| %s | %s s | %s s | %s s | %s |\n' "$i" "$up" "$again" "$down" "$left"

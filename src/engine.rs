@@ -20,7 +20,8 @@ use tokio::task::JoinSet;
 
 use crate::aws::{Applied, Attrs, Cx, Kind, StepEvents, observing, read_settled};
 use crate::crash;
-use crate::plan::{Action, Address, DependencyQueue, Plan, Resource, STACK_TAG};
+use crate::dag::DependencyQueue;
+use crate::plan::{Action, Address, Plan, Resource, STACK_TAG};
 use crate::state::{self, Recorded, Started, State};
 
 /// Most AWS operations in flight at once.

@@ -1,6 +1,8 @@
 //! cloudcomp: one binary that builds, ships and provisions a load-balanced, auto-scaling API.
 //!
 //! # Layout
+//! - [`dag`]: addresses, references between resources and the dependency queue: what
+//!   planning and the state file share (a leaf).
 //! - [`stack`]: the YAML stack file → a typed, validated model (pure).
 //! - [`plan`]: the model → desired resources → a dependency graph → a plan against the
 //!   recorded state (pure).
@@ -25,6 +27,7 @@ pub mod aws;
 pub mod cli;
 pub mod commands;
 pub mod crash;
+pub mod dag;
 pub mod engine;
 pub mod image;
 pub mod local;

@@ -16,8 +16,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::plan::graph::resolve_references;
-use crate::plan::{Address, DependencyQueue};
+use crate::dag::{Address, DependencyQueue, resolve_references};
 
 /// Version of the state file format.
 pub const FORMAT_VERSION: u32 = 1;
