@@ -40,7 +40,6 @@ pub use launch_template::check_instance_type;
 pub use refusal::{Refusal, Refused};
 pub use retry::{CatchUp, NEW_EC2_ID, NEW_IAM_ENTITY, RELEASE, retrying};
 pub use serving::{Serving, until_serving};
-pub use tags::ADDRESS_TAG;
 
 /// Attributes with every reference resolved: what a kind receives.
 pub type Attrs = BTreeMap<String, Value>;

@@ -54,7 +54,7 @@ impl Serving {
 }
 
 /// Looks once at the group `group` and the target group `target_group_arn`.
-pub async fn look(cx: &Cx, group: &str, target_group_arn: &str) -> anyhow::Result<Serving> {
+async fn look(cx: &Cx, group: &str, target_group_arn: &str) -> anyhow::Result<Serving> {
     let found = cx.autoscaling.describe_auto_scaling_groups().auto_scaling_group_names(group).send().await.refused()?;
     let asg = found
         .auto_scaling_groups()
