@@ -106,9 +106,9 @@ pub async fn up(args: &UpArgs) -> anyhow::Result<ExitCode> {
     let started = SystemTime::now();
     // Built here; pushed by the graph once its repository exists.
     shipment.build().await?;
-    let state = apply(&args.stack, &stack, &state_path, !args.no_refresh, args.timings, &desired).await?;
+    let (state, cx) = apply(&args.stack, &stack, &state_path, !args.no_refresh, args.timings, &desired).await?;
     if !args.no_wait {
-        wait_until_serving(&*connect(&args.stack, &stack).await, &state, started, args.wait_timeout).await?;
+        wait_until_serving(&cx, &state, started, args.wait_timeout).await?;
     }
     if let Some(url) = url(&state) {
         println!("{url}");
@@ -306,6 +306,8 @@ async fn refreshed(cx: &Arc<Cx>, recorded: State) -> anyhow::Result<(State, Vec<
     refresh::reconcile(&recorded, &found)
 }
 
+/// Applies `desired` (empty: destroy everything) under the state lock; the state after, and the
+/// AWS clients it used, for what comes next (the wait for the service).
 async fn apply(
     args: &StackArgs,
     stack: &Stack,
@@ -313,7 +315,7 @@ async fn apply(
     refresh: bool,
     timings: bool,
     desired: &[Resource],
-) -> anyhow::Result<State> {
+) -> anyhow::Result<(State, Arc<Cx>)> {
     let started = Instant::now();
     let lock = StateLock::acquire(state_path)?;
     let mut state = state::load(state_path, &stack.name, &stack.region)?;
@@ -349,19 +351,19 @@ async fn apply(
     let plan = plan::diff(desired, &state);
     if plan.is_empty() {
         eprintln!("Stack {} ({}) is up to date: no changes.", stack.name, stack.region);
-        return Ok(state);
+        return Ok((state, cx));
     }
     eprintln!("Stack {} ({}): {}.", stack.name, stack.region, ui::summary(&plan));
     let before = state.clone();
     let progress = ui::Progress::default();
-    engine::apply(cx, aws::kind, &plan, desired, &mut state, state_path, &progress).await?;
+    engine::apply(cx.clone(), aws::kind, &plan, desired, &mut state, state_path, &progress).await?;
     let wall = started.elapsed();
     eprintln!("Done in {:.1}s.", wall.as_secs_f64());
     if timings {
         let path = timings::critical_path(&progress.durations(), &before, desired);
         ui::print_timings(&mut anstream::stderr().lock(), &path, wall).context("writing the timings")?;
     }
-    Ok(state)
+    Ok((state, cx))
 }
 
 fn dedup(mut names: Vec<&str>) -> Vec<&str> {

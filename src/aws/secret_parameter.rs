@@ -6,7 +6,7 @@
 //! metadata only.
 
 use async_trait::async_trait;
-use aws_sdk_ssm::types::{ParameterStringFilter, ParameterType, ResourceTypeForTagging, Tag};
+use aws_sdk_ssm::types::{ParameterMetadata, ParameterStringFilter, ParameterType, ResourceTypeForTagging, Tag};
 use base64::Engine;
 use rand::Rng;
 
@@ -19,11 +19,16 @@ pub struct SecretParameter;
 /// Random bytes in a new secret (256 bits, as HS256 wants).
 const SECRET_BYTES: usize = 32;
 
-/// The parameter `name` as `create` returns it (its ARN read back from SSM), if it exists.
-async fn existing(cx: &Cx, name: &str) -> anyhow::Result<Option<Applied>> {
+/// The parameter `name`'s metadata (never its value), if it exists.
+async fn metadata(cx: &Cx, name: &str) -> anyhow::Result<Option<ParameterMetadata>> {
     let filter = ParameterStringFilter::builder().key("Name").option("Equals").values(name).build()?;
     let found = cx.ssm.describe_parameters().parameter_filters(filter).send().await.refused()?;
-    if found.parameters().is_empty() {
+    Ok(found.parameters().first().cloned())
+}
+
+/// The parameter `name` as `create` returns it (its ARN read back from SSM), if it exists.
+async fn existing(cx: &Cx, name: &str) -> anyhow::Result<Option<Applied>> {
+    if metadata(cx, name).await?.is_none() {
         return Ok(None);
     }
     // The ARN only; without decryption the value stays sealed.
@@ -90,9 +95,7 @@ impl Kind for SecretParameter {
     }
 
     async fn read(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<Option<Live>> {
-        let filter = ParameterStringFilter::builder().key("Name").option("Equals").values(id).build()?;
-        let found = cx.ssm.describe_parameters().parameter_filters(filter).send().await.refused()?;
-        let Some(parameter) = found.parameters().first() else { return Ok(None) };
+        let Some(parameter) = metadata(cx, id).await? else { return Ok(None) };
         let request = cx.ssm.list_tags_for_resource().resource_type(ResourceTypeForTagging::Parameter).resource_id(id);
         let tags = request.send().await.refused()?;
         Ok(Some(
