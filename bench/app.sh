@@ -16,9 +16,10 @@ threads=${THREADS:-2}
 ulimit -n 65536 2>/dev/null || true
 command -v wrk >/dev/null || { echo "bench/app.sh needs wrk (apt-get install wrk)" >&2; exit 1; }
 
-# The same command as bench/provision.sh, so both share one build.
-cargo build --profile release -q --workspace --bins
-bin=${CARGO_TARGET_DIR:-target}/release
+# The shipped build (the `dist` profile, link-time optimised), as bench/provision.sh builds it,
+# so that both share one build.
+cargo build --profile dist -q --workspace --bins
+bin=${CARGO_TARGET_DIR:-target}/dist
 work=$(mktemp -d /tmp/cloudcomp-bench.XXXXXX)
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT

@@ -3,12 +3,12 @@
 # a moto_server of its own, then `up` with a fixed delay added to every AWS call (bench/aws-proxy)
 # against the graph's critical path. Prints the figures. Not a test: numbers depend on the machine.
 #
-#   bash bench/provision.sh            # RUNS=3, PROFILE=release, DELAY_MS=200 by default
+#   bash bench/provision.sh            # RUNS=3, PROFILE=dist, DELAY_MS=200 by default
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${RUNS:-3}
 command -v moto_server >/dev/null || { echo "bench/provision.sh needs moto_server (pip install 'moto[server]')" >&2; exit 1; }
-profile=${PROFILE:-release}   # PROFILE=dev to time the debug build
+profile=${PROFILE:-dist}   # the shipped build; PROFILE=dev to time the debug build
 # The same command as bench/app.sh, so both share one build.
 cargo build --profile "$profile" -q --workspace --bins
 dir=$profile; [ "$profile" = dev ] && dir=debug

@@ -4,6 +4,7 @@
 //! Exit codes: 0 success; 1 failure; 2 bad input (usage error or invalid stack file).
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -90,6 +91,15 @@ pub struct StackArgs {
     /// AWS region, overriding the stack file's.
     #[arg(long)]
     pub region: Option<String>,
+    /// How long a run that takes over a killed run's lock waits for the calls that run sent
+    /// just before it died to land at AWS (tests against a local AWS shorten it).
+    #[arg(long, hide = true, env = "CLOUDCOMP_LANDING_GRACE", default_value = "2s", value_parser = humantime::parse_duration)]
+    pub landing_grace: Duration,
+    /// How long, after a cut-off run, a look-up by tags that finds nothing keeps looking: EC2
+    /// lists a new resource under its tags only seconds after creating it (tests against a
+    /// local AWS, which lists at once, shorten it).
+    #[arg(long, hide = true, env = "CLOUDCOMP_TAG_LAG", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub tag_lag: Duration,
 }
 
 /// Where the app image comes from and goes to.

@@ -24,10 +24,6 @@ use crate::{engine, image, local, recover, timings, ui};
 /// Exit code of `plan` when there are changes (and of any command on a bad stack file).
 pub const EXIT_CHANGES: u8 = 2;
 
-/// How long a run that takes over a killed run's lock waits before looking for what that
-/// run created: a call sent just before the kill still lands at AWS after it.
-const LANDING_GRACE: Duration = Duration::from_secs(2);
-
 /// A loaded stack with its state file location.
 struct Loaded {
     stack: Stack,
@@ -62,7 +58,7 @@ fn shipment(args: &StackArgs, image: &ImageArgs, stack: &mut Stack) -> anyhow::R
 /// `cloudcomp validate`: the stack with defaults filled in.
 pub fn validate(args: &StackArgs) -> anyhow::Result<ExitCode> {
     let loaded = load(args)?;
-    print!("{}", serde_yaml::to_string(&loaded.stack).context("printing the stack")?);
+    print!("{}", serde_saphyr::to_string(&loaded.stack).context("printing the stack")?);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -157,7 +153,10 @@ async fn up_local(args: &UpArgs) -> anyhow::Result<ExitCode> {
             let built = image::build(&image::docker::connect().await?, &context).await?;
             local::Replicas::Image(built.local)
         }
-        LocalRuntime::Process => local::Replicas::Binary(local::app_binary(args.image.app_binary.as_deref())?),
+        LocalRuntime::Process => {
+            let dir = local::dir(&state_path, &stack.name);
+            local::Replicas::Binary(local::app_binary(args.image.app_binary.as_deref(), &dir)?)
+        }
     };
     let url = local::up(&args.stack.file, &state_path, &stack, args.port, &replicas)?;
     println!("{url}/api/v1/users");
@@ -294,7 +293,9 @@ fn status_local(args: &StatusArgs, state_path: &std::path::Path, stack: &Stack) 
 }
 
 async fn connect(args: &StackArgs, stack: &Stack) -> Arc<Cx> {
-    Arc::new(Cx::connect(&stack.name, &stack.region, args.endpoint_url.as_deref(), args.profile.as_deref()).await)
+    let mut cx = Cx::connect(&stack.name, &stack.region, args.endpoint_url.as_deref(), args.profile.as_deref()).await;
+    cx.tag_lag = args.tag_lag;
+    Arc::new(cx)
 }
 
 /// `recorded` brought up to date with the live resources, and what drifted.
@@ -321,10 +322,10 @@ async fn apply(
     let mut state = state::load(state_path, &stack.name, &stack.region)?;
     if let (Some(pid), false) = (lock.took_over_from(), state.pending.is_empty()) {
         eprintln!(
-            "Run {pid} was killed while creating; giving its last AWS calls {}s to land before looking for what it made.",
-            LANDING_GRACE.as_secs()
+            "Run {pid} was killed while creating; giving its last AWS calls {} to land before looking for what it made.",
+            humantime::format_duration(args.landing_grace)
         );
-        tokio::time::sleep(LANDING_GRACE).await;
+        tokio::time::sleep(args.landing_grace).await;
     }
     let cx = connect(args, stack).await;
     if !desired.is_empty() {

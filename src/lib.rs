@@ -13,6 +13,8 @@
 //! - [`image`]: the app image: static binary, build context, bollard build and push.
 //! - [`ship`]: which registry the image goes to, and pushing it there during `up`.
 //! - [`local`]: `--local`: replicas, a load balancer and the scaling on one machine.
+//! - [`executor`]: the one executor every graph of AWS work runs on (priority, bounded
+//!   concurrency, stop after the first failure, typed [`executor::ApplyError`]).
 //! - [`engine`]: applies a plan concurrently, checkpointing the state after every step.
 //! - [`recover`]: adopts what a cut-off run created but did not record.
 //! - [`crash`]: the test hook that cuts a run off after a given step.
@@ -29,6 +31,7 @@ pub mod commands;
 pub mod crash;
 pub mod dag;
 pub mod engine;
+pub mod executor;
 pub mod image;
 pub mod local;
 pub mod plan;

@@ -5,9 +5,21 @@ use std::process::ExitCode;
 use clap::Parser;
 use cloudcomp::cli::{Cli, Command};
 use cloudcomp::commands::{self, EXIT_CHANGES};
+use cloudcomp::executor::ApplyError;
+use cloudcomp::local;
 use cloudcomp::stack::{self, StackError};
 
 fn main() -> ExitCode {
+    // Started under the app's name (`up --local`'s process runtime links it so): be the app.
+    if started_as_app() {
+        return match cloudcomp_app::run(std::env::args_os()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("error: {err:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let cli = Cli::parse();
     let outcome = match &cli.command {
         Command::Schema => {
@@ -30,11 +42,21 @@ fn main() -> ExitCode {
             eprintln!("error: {err}");
             ExitCode::from(EXIT_CHANGES)
         }
+        // Some steps failed; what they did is in the state, and the next run resumes.
+        Err(err) if err.downcast_ref::<ApplyError>().is_some() => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
         Err(err) => {
             eprintln!("error: {err:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+fn started_as_app() -> bool {
+    let program = std::env::args_os().next().map(std::path::PathBuf::from);
+    program.is_some_and(|p| p.file_name() == Some(std::ffi::OsStr::new(local::APP_NAME)))
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {

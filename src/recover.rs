@@ -12,14 +12,16 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
-use futures_util::future::try_join_all;
 
 use crate::aws::{Applied, Attrs, Cx, Hint, read_settled};
 use crate::engine::Lookup;
+use crate::executor::{self, ApplyError, Events, Graph, Job, Jobs, MAX_IN_FLIGHT, job};
 use crate::plan::graph::resolve_references;
-use crate::plan::{Address, DependencyQueue, Resource};
+use crate::plan::{Address, Resource};
 use crate::state::{self, Recorded, Started, State};
 
 /// What became of one interrupted creation.
@@ -38,7 +40,7 @@ pub enum Outcome {
 /// Settles every pending creation in `state` (see the module docs), saves the state if
 /// anything was pending, and says what became of each.
 pub async fn adopt_pending(
-    cx: &Cx,
+    cx: &Arc<Cx>,
     lookup: Lookup,
     state: &mut State,
     state_path: &Path,
@@ -47,17 +49,16 @@ pub async fn adopt_pending(
         return Ok(Vec::new());
     }
     let pending = std::mem::take(&mut state.pending);
-    let view: &State = state;
-    let found = try_join_all(pending.iter().map(|(address, started)| async move {
-        let attrs = view.resolve(&started.attrs).with_context(|| format!("resuming {address}"))?;
-        let hint = started.id.as_deref().map_or(Hint::JustCut, Hint::Id);
-        find(cx, lookup, address, started, &attrs, hint).await
-    }))
-    .await?;
+    let searches = pending.iter().map(|(address, started)| {
+        let attrs = state.resolve(&started.attrs).with_context(|| format!("resuming {address}"));
+        let search = Search { cx: cx.clone(), lookup, address: address.clone(), started: started.clone() };
+        (address.clone(), job(async move { search.find(&attrs?, search.started.id.as_deref().map_or(Hint::JustCut, Hint::Id)).await }))
+    });
+    let mut found = executor::each(searches).await?;
     let outcomes = pending
         .into_iter()
-        .zip(found)
-        .map(|((address, started), found)| {
+        .map(|(address, started)| {
+            let found = found.remove(&address).unwrap_or(Found::Nothing);
             let outcome = record(state, &address, started, found);
             (address, outcome)
         })
@@ -71,56 +72,76 @@ pub async fn adopt_pending(
 /// that was not found reads as null; a kind that cannot look without it finds nothing (the
 /// dependent cannot exist without its dependency). Says what became of each.
 pub async fn rediscover(
-    cx: &Cx,
+    cx: &Arc<Cx>,
     lookup: Lookup,
     desired: &[Resource],
     state: &mut State,
-) -> anyhow::Result<Vec<(Address, Outcome)>> {
-    let mut queue = DependencyQueue::default();
+) -> Result<Vec<(Address, Outcome)>, ApplyError> {
+    let mut graph = Graph::default();
     for resource in desired {
-        queue.queue(resource.address.clone(), resource.depends_on.iter().cloned());
+        graph.add(resource.address.clone(), resource.depends_on.iter().cloned(), Duration::ZERO);
     }
-    queue.queue_finished();
-    let mut outcomes = Vec::new();
-    loop {
-        let ready = queue.dequeue_ready();
-        if ready.is_empty() {
-            break;
-        }
+    let mut rediscovery = Rediscovery { cx: cx.clone(), lookup, desired, state, outcomes: Vec::new() };
+    graph.run(MAX_IN_FLIGHT, &mut rediscovery).await?;
+    Ok(rediscovery.outcomes)
+}
+
+/// Rediscovering a lost state, as the executor's driver: each resource is looked for once
+/// what it depends on was.
+struct Rediscovery<'a> {
+    cx: Arc<Cx>,
+    lookup: Lookup,
+    desired: &'a [Resource],
+    state: &'a mut State,
+    outcomes: Vec<(Address, Outcome)>,
+}
+
+impl Jobs for Rediscovery<'_> {
+    /// What was started (with references resolved) and what was found; `None` when the
+    /// state records it already.
+    type Output = Option<(Started, Found)>;
+    type Event = ();
+
+    fn start(&mut self, ready: &[Address], _events: &Events<()>) -> anyhow::Result<Vec<Job<Self::Output>>> {
+        let state: &State = self.state;
         // Recorded with references resolved (to null where a dependency was not found), so
         // that deleting never needs what is not there.
         let known = |a: &Address, o: &str| Ok::<_, anyhow::Error>(state.output(a, o).unwrap_or_default());
-        let wave: Vec<(&Address, Started)> = desired
+        ready
             .iter()
-            .filter(|r| ready.contains(&r.address) && !state.resources.contains_key(&r.address))
-            .map(|r| {
-                let attrs = r.values().into_iter().map(|(k, v)| Ok((k, resolve_references(&v, &known)?)));
+            .map(|address| {
+                let resource = self.desired.iter().find(|r| &r.address == address);
+                let resource = resource.ok_or_else(|| anyhow::anyhow!("{address} is not desired"))?;
+                if state.resources.contains_key(address) {
+                    return Ok(job(async { Ok(None) }));
+                }
+                let attrs = resource.values().into_iter().map(|(k, v)| Ok((k, resolve_references(&v, &known)?)));
                 let started = Started {
-                    kind: r.kind.to_string(),
+                    kind: resource.kind.to_string(),
                     attrs: attrs.collect::<anyhow::Result<_>>()?,
-                    depends_on: r.depends_on.clone(),
+                    depends_on: resource.depends_on.clone(),
                     id: None,
                 };
-                Ok((&r.address, started))
+                let complete = started.depends_on.iter().all(|d| state.resources.contains_key(d));
+                let search = Search { cx: self.cx.clone(), lookup: self.lookup, address: address.clone(), started };
+                Ok(job(async move {
+                    let found = match search.find(&search.started.attrs, Hint::Settled).await {
+                        Err(_) if !complete => Found::Nothing,
+                        found => found?,
+                    };
+                    Ok(Some((search.started, found)))
+                }))
             })
-            .collect::<anyhow::Result<_>>()?;
-        let view: &State = state;
-        let found = try_join_all(wave.iter().map(|(address, started)| async move {
-            let complete = started.depends_on.iter().all(|d| view.resources.contains_key(d));
-            match find(cx, lookup, address, started, &started.attrs, Hint::Settled).await {
-                Err(_) if !complete => Ok(Found::Nothing),
-                found => found,
-            }
-        }))
-        .await?;
-        for ((address, started), found) in wave.into_iter().zip(found) {
-            outcomes.push((address.clone(), record(state, address, started, found)));
-        }
-        for address in &ready {
-            queue.finish(address);
-        }
+            .collect()
     }
-    Ok(outcomes)
+
+    fn finished(&mut self, address: &Address, output: Self::Output, _took: Duration) -> anyhow::Result<()> {
+        if let Some((started, found)) = output {
+            let outcome = record(self.state, address, started, found);
+            self.outcomes.push((address.clone(), outcome));
+        }
+        Ok(())
+    }
 }
 
 /// Records, for each recorded resource, every copy AWS holds under its address's tags
@@ -128,19 +149,23 @@ pub async fn rediscover(
 /// `<address>~<id>`, so that a destroy deletes them too. Whatever depends on an address
 /// depends on its copies as well, so that teardown goes inside-out whichever copy holds what.
 /// Says which copies it found.
-pub async fn record_copies(cx: &Cx, lookup: Lookup, state: &mut State) -> anyhow::Result<Vec<(Address, Outcome)>> {
-    let view: &State = state;
-    let listed = try_join_all(view.resources.iter().filter(|(address, _)| !is_copy(address)).map(
-        |(address, recorded)| async move {
-            let kind = lookup(&recorded.kind)
-                .ok_or_else(|| anyhow::anyhow!("no resource kind `{}` in this build", recorded.kind))?;
-            let ids = kind.copies(cx, &address.0).await.with_context(|| format!("looking for copies of {address}"))?;
-            let copies: Vec<String> = ids.into_iter().filter(|id| *id != recorded.id).collect();
-            Ok::<_, anyhow::Error>((address.clone(), copies))
-        },
-    ))
-    .await?;
-    let copies: BTreeMap<Address, Vec<String>> = listed.into_iter().filter(|(_, ids)| !ids.is_empty()).collect();
+pub async fn record_copies(
+    cx: &Arc<Cx>,
+    lookup: Lookup,
+    state: &mut State,
+) -> anyhow::Result<Vec<(Address, Outcome)>> {
+    let listings = state.resources.iter().filter(|(address, _)| !is_copy(address)).map(|(address, recorded)| {
+        let kind = lookup(&recorded.kind)
+            .ok_or_else(|| anyhow::anyhow!("no resource kind `{}` in this build", recorded.kind));
+        let (cx, name, recorded_id) = (cx.clone(), address.0.clone(), recorded.id.clone());
+        let listing = job(async move {
+            let ids = kind?.copies(&cx, &name).await.with_context(|| format!("looking for copies of {name}"))?;
+            Ok(ids.into_iter().filter(|id| *id != recorded_id).collect::<Vec<String>>())
+        });
+        (address.clone(), listing)
+    });
+    let copies: BTreeMap<Address, Vec<String>> =
+        executor::each(listings).await?.into_iter().filter(|(_, ids)| !ids.is_empty()).collect();
     let mut outcomes = Vec::new();
     for (address, ids) in &copies {
         let original = state.resources[address].clone();
@@ -200,25 +225,30 @@ enum Found {
     Stranger(String),
 }
 
-async fn find(
-    cx: &Cx,
+/// Looking for what a run may have created at one address.
+struct Search {
+    cx: Arc<Cx>,
     lookup: Lookup,
-    address: &Address,
-    started: &Started,
-    attrs: &Attrs,
-    hint: Hint<'_>,
-) -> anyhow::Result<Found> {
-    let kind =
-        lookup(&started.kind).ok_or_else(|| anyhow::anyhow!("no resource kind `{}` in this build", started.kind))?;
-    let adopted = kind.adopt(cx, &address.0, attrs, hint).await;
-    let Some(applied) = adopted.with_context(|| format!("looking for {address}"))? else {
-        return Ok(Found::Nothing);
-    };
-    // Found moments after a cut-off run made it: a read may not see it yet.
-    let created_at = (hint != Hint::Settled).then(state::now_secs);
-    match read_settled(cx, kind, &applied.id, attrs, created_at).await? {
-        Some(live) if live.belongs_to(&cx.stack) => Ok(Found::Ours(applied)),
-        Some(_) => Ok(Found::Stranger(applied.id)),
-        None => Ok(Found::Nothing),
+    address: Address,
+    started: Started,
+}
+
+impl Search {
+    /// What AWS holds at the address (created with `attrs`), found by `hint`.
+    async fn find(&self, attrs: &Attrs, hint: Hint<'_>) -> anyhow::Result<Found> {
+        let (cx, address, kind_name) = (&self.cx, &self.address, &self.started.kind);
+        let kind =
+            (self.lookup)(kind_name).ok_or_else(|| anyhow::anyhow!("no resource kind `{kind_name}` in this build"))?;
+        let adopted = kind.adopt(cx, &address.0, attrs, hint).await;
+        let Some(applied) = adopted.with_context(|| format!("looking for {address}"))? else {
+            return Ok(Found::Nothing);
+        };
+        // Found moments after a cut-off run made it: a read may not see it yet.
+        let created_at = (hint != Hint::Settled).then(state::now_secs);
+        match read_settled(cx, kind, &applied.id, attrs, created_at).await? {
+            Some(live) if live.belongs_to(&cx.stack) => Ok(Found::Ours(applied)),
+            Some(_) => Ok(Found::Stranger(applied.id)),
+            None => Ok(Found::Nothing),
+        }
     }
 }

@@ -11,10 +11,10 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use serde::Serialize;
-use tokio::task::JoinSet;
 
 use crate::aws::{Cx, Live, read_settled};
-use crate::engine::{Lookup, MAX_IN_FLIGHT};
+use crate::engine::Lookup;
+use crate::executor::{self, ApplyError, job};
 use crate::plan::{Address, STACK_TAG};
 use crate::state::State;
 
@@ -47,31 +47,19 @@ pub enum Drift {
     },
 }
 
-/// Reads every resource `state` records, [`MAX_IN_FLIGHT`] at a time.
-pub async fn read_all(cx: &Arc<Cx>, lookup: Lookup, state: &State) -> anyhow::Result<BTreeMap<Address, Found>> {
-    let mut reads = JoinSet::new();
-    let mut found = BTreeMap::new();
-    let mut pending = state.resources.iter();
-    loop {
-        while reads.len() < MAX_IN_FLIGHT {
-            let Some((address, recorded)) = pending.next() else { break };
-            let kind = lookup(&recorded.kind).ok_or_else(|| anyhow::anyhow!("no resource kind `{}`", recorded.kind))?;
-            let attrs = state.resolve(&recorded.attrs)?;
-            let (cx, address, id) = (cx.clone(), address.clone(), recorded.id.clone());
-            let created_at = recorded.created_at;
-            reads.spawn(async move {
-                let live = read_settled(&cx, kind, &id, &attrs, created_at).await;
-                (
-                    address.clone(),
-                    live.with_context(|| format!("reading {address} ({id})")).map(|l| classify(l, &cx.stack)),
-                )
-            });
-        }
-        let Some(done) = reads.join_next().await else { break };
-        let (address, result) = done.context("a read task panicked")?;
-        found.insert(address, result?);
-    }
-    Ok(found)
+/// Reads every resource `state` records, on the executor ([`MAX_IN_FLIGHT`](crate::executor::MAX_IN_FLIGHT) at a time).
+pub async fn read_all(cx: &Arc<Cx>, lookup: Lookup, state: &State) -> Result<BTreeMap<Address, Found>, ApplyError> {
+    let reads = state.resources.iter().map(|(address, recorded)| {
+        let kind = lookup(&recorded.kind).ok_or_else(|| anyhow::anyhow!("no resource kind `{}` in this build", recorded.kind));
+        let attrs = state.resolve(&recorded.attrs);
+        let (cx, id, created_at) = (cx.clone(), recorded.id.clone(), recorded.created_at);
+        let read = job(async move {
+            let live = read_settled(&cx, kind?, &id, &attrs?, created_at).await;
+            Ok(classify(live.with_context(|| format!("reading {id}"))?, &cx.stack))
+        });
+        (address.clone(), read)
+    });
+    executor::each(reads).await
 }
 
 fn classify(live: Option<Live>, stack: &str) -> Found {

@@ -9,6 +9,8 @@
 //! - [`jwt_parameter`]: the JWT key from SSM, shared by every instance.
 //! - [`error`], [`extract`]: every failure as a JSON 4xx (or an opaque 500); bodies as JSON or form.
 //! - [`fdlimit`]: the open-files limit raised to the hard limit, for many connections.
+//! - [`run()`]: the program itself, shared by the `cloudcomp-app` binary and the CLI;
+//!   `allocator` makes jemalloc the allocator of every binary that links the app.
 //!
 //! # Start-up
 //! 1. [`build_context`] opens the configured store, loads the JWT key (`--jwt-secret`, else
@@ -17,6 +19,7 @@
 //! 2. [`serve`] runs the router on a listener until the shutdown future resolves, then
 //!    lets in-flight requests finish.
 
+mod allocator;
 pub mod auth;
 pub mod cache;
 pub mod config;
@@ -28,6 +31,7 @@ pub mod jwt_parameter;
 mod keepalive;
 pub mod ratelimit;
 pub mod routes;
+mod run;
 mod server;
 pub mod store;
 
@@ -41,6 +45,7 @@ use tokio::net::TcpListener;
 use tokio::sync::OnceCell;
 
 pub use routes::app;
+pub use run::run;
 
 use crate::auth::{DEMO_USER, Tokens};
 use crate::config::{Config, StoreKind};

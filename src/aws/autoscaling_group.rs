@@ -61,6 +61,11 @@ impl Kind for AutoscalingGroup {
         "autoscaling_group"
     }
 
+    fn expected_duration(&self) -> Duration {
+        // Instances launch (and, on deletion, terminate).
+        Duration::from_secs(60)
+    }
+
     fn updatable(&self) -> &'static [&'static str] {
         &[
             "min_size",

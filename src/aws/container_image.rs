@@ -6,6 +6,8 @@
 //! Deleting it deletes nothing: ECR images go with their repository, and a named registry
 //! keeps its history.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 use base64::Engine;
 use bollard::auth::DockerCredentials;
@@ -43,6 +45,11 @@ async fn ecr_credentials(cx: &Cx) -> anyhow::Result<DockerCredentials> {
 impl Kind for ContainerImage {
     fn name(&self) -> &'static str {
         "container_image"
+    }
+
+    fn expected_duration(&self) -> Duration {
+        // Building and pushing the image.
+        Duration::from_secs(60)
     }
 
     fn updatable(&self) -> &'static [&'static str] {

@@ -15,6 +15,9 @@ const MAX_ATTEMPTS: u32 = 10;
 /// default cap is 20 s): a wrong endpoint fails in about 30 s rather than minutes.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
+/// The default [`Cx::tag_lag`].
+const TAG_LAG: Duration = Duration::from_secs(5);
+
 /// Clients and stack facts shared by every kind.
 pub struct Cx {
     /// EC2: VPC, subnets, gateways, routes, security groups, launch templates.
@@ -37,6 +40,10 @@ pub struct Cx {
     pub stack: String,
     /// The region.
     pub region: String,
+    /// How long, after a cut-off run, a look-up by tags that finds nothing keeps looking:
+    /// EC2 lists a new resource under its tags only seconds after creating it (EC2 API
+    /// reference, "Eventual consistency").
+    pub tag_lag: Duration,
     /// The Docker engine, connected on first use (the image push).
     docker: tokio::sync::OnceCell<bollard::Docker>,
 }
@@ -69,6 +76,7 @@ impl Cx {
             ssm: aws_sdk_ssm::Client::new(&config),
             stack: stack.to_string(),
             region: region.to_string(),
+            tag_lag: TAG_LAG,
             docker: tokio::sync::OnceCell::new(),
         }
     }

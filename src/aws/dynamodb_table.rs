@@ -69,6 +69,11 @@ impl Kind for DynamodbTable {
         "dynamodb_table"
     }
 
+    fn expected_duration(&self) -> Duration {
+        // A table is `CREATING` for seconds.
+        Duration::from_secs(10)
+    }
+
     fn updatable(&self) -> &'static [&'static str] {
         &["billing_mode", "ttl_attribute", "tags"]
     }

@@ -1,5 +1,7 @@
 //! `instance_profile`: carries the role onto the instances.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 use aws_sdk_iam::types::Tag;
 
@@ -22,6 +24,11 @@ async fn add_role(cx: &Cx, name: &str, role: &str) -> anyhow::Result<()> {
 impl Kind for InstanceProfile {
     fn name(&self) -> &'static str {
         "instance_profile"
+    }
+
+    fn expected_duration(&self) -> Duration {
+        // IAM propagates a new profile.
+        Duration::from_secs(10)
     }
 
     fn updatable(&self) -> &'static [&'static str] {

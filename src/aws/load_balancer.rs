@@ -2,11 +2,10 @@
 //! on real AWS (minutes until active), so nothing that does not need it waits for it.
 
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::types::{LoadBalancerSchemeEnum, LoadBalancerStateEnum, LoadBalancerTypeEnum, Tag};
-
-use std::time::Duration;
 
 use super::{
     Applied, Attrs, CatchUp, Cx, Hint, Kind, Live, Refused, found, gone_is_fine, is_gone, note_created, poll, retrying,
@@ -50,6 +49,11 @@ async fn until_active(cx: &Cx, arn: &str) -> anyhow::Result<Applied> {
 impl Kind for LoadBalancer {
     fn name(&self) -> &'static str {
         "load_balancer"
+    }
+
+    fn expected_duration(&self) -> Duration {
+        // An ALB is `provisioning` for minutes.
+        Duration::from_secs(180)
     }
 
     fn updatable(&self) -> &'static [&'static str] {

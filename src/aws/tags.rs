@@ -53,10 +53,6 @@ pub enum Ec2Type {
 /// reference, "Eventual consistency"; Terraform's AWS provider waits the same 2 minutes).
 pub const EC2_READ_LAG: Duration = Duration::from_secs(120);
 
-/// How long a tag look-up that finds nothing keeps looking: EC2 lists a new resource under
-/// its tags only seconds after creating it (EC2 API reference, "Eventual consistency").
-const TAG_LAG: Duration = Duration::from_secs(5);
-
 /// Every id of type `ty` tagged for this stack and for `address`.
 pub async fn tagged_ids(cx: &Cx, ty: Ec2Type, address: &str) -> anyhow::Result<Vec<String>> {
     let filter = ec2_stack_filter(cx);
@@ -101,7 +97,7 @@ pub async fn adoptable(cx: &Cx, ty: Ec2Type, address: &str, hint: Hint<'_>) -> a
         if let Some(id) = tagged_ids(cx, ty, address).await?.into_iter().next() {
             return Ok(Some(id));
         }
-        if hint == Hint::Settled || started.elapsed() >= TAG_LAG {
+        if hint == Hint::Settled || started.elapsed() >= cx.tag_lag {
             return Ok(None);
         }
         tokio::time::sleep(Duration::from_millis(500)).await;

@@ -50,15 +50,26 @@ pub fn running(dir: &Path) -> Option<LocalStatus> {
     status::read(&status::path(dir)).filter(|s| still_ours(s.pid))
 }
 
+/// The app's program name: `cloudcomp` started under it runs the app (it links it).
+pub const APP_NAME: &str = "cloudcomp-app";
+
 /// The app binary replicas run: `explicit`, else `cloudcomp-app` beside this executable,
-/// else the static one built from the checkout.
-pub fn app_binary(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
-    if explicit.is_none()
-        && let Some(beside) = std::env::current_exe()?.parent().map(|d| d.join("cloudcomp-app")).filter(|p| p.is_file())
-    {
+/// else this executable itself, through a link named `cloudcomp-app` in `dir` (it serves
+/// the app when started under that name), so that no second build is needed.
+pub fn app_binary(explicit: Option<&Path>, dir: &Path) -> anyhow::Result<PathBuf> {
+    if let Some(path) = explicit {
+        anyhow::ensure!(path.is_file(), "app binary {} does not exist", path.display());
+        return Ok(path.to_path_buf());
+    }
+    let this = std::env::current_exe()?;
+    if let Some(beside) = this.parent().map(|d| d.join(APP_NAME)).filter(|p| p.is_file()) {
         return Ok(beside);
     }
-    crate::image::binary::locate(explicit)
+    let link = dir.join(APP_NAME);
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(&this, &link).with_context(|| format!("linking {}", link.display()))?;
+    Ok(link)
 }
 
 /// What the replicas run.

@@ -1,16 +1,17 @@
 //! The stack file: YAML → typed [`Stack`] with defaults → validated. Pure: no AWS types, no
 //! tokio. Every problem is reported with the file, line and column, and how to fix it.
 //!
-//! 1. [`serde_yaml`] parses the text into the types of [`model`]; syntax errors, wrong
+//! 1. [`serde_saphyr`] parses the text into the types of [`model`]; syntax errors, wrong
 //!    types and unknown keys come back with their position.
-//! 2. [`validate`] checks the rules between fields (subnets inside the VPC, min ≤ max, …).
-//! 3. [`locate`] maps each broken rule's field path back to a line and column.
+//! 2. [`validate`] checks the rules between fields (subnets inside the VPC, min ≤ max, …),
+//!    run by serde-saphyr as a `garde` validation, so that each broken rule's field path
+//!    maps back to where the file writes it (or to the nearest section it writes).
 
-mod locate;
 mod model;
 mod validate;
 mod values;
 
+use std::cell::RefCell;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -78,25 +79,39 @@ pub fn load(file: &Path) -> Result<Stack, StackError> {
 
 /// Parses and validates stack text; every problem found on failure.
 pub fn parse(text: &str) -> Result<Stack, Vec<Problem>> {
-    let stack: Stack = serde_yaml::from_str(text).map_err(|e| vec![from_serde(&e)])?;
-    let mut problems: Vec<Problem> = validate::validate(&stack)
+    let broken = RefCell::new(Vec::new());
+    let options = serde_saphyr::options! { with_snippet: false };
+    let error = match serde_saphyr::from_str_with_options_context_valid::<Stack>(text, options, &broken) {
+        Ok(stack) => return Ok(stack),
+        Err(error) => error,
+    };
+    let serde_saphyr::Error::ValidationError { locations, .. } = error else {
+        return Err(vec![from_yaml(&error)]);
+    };
+    let mut problems: Vec<Problem> = broken
+        .into_inner()
         .into_iter()
         .map(|invalid| {
-            let (line, column) = locate::locate(text, &invalid.path);
+            let at = locations.locations_for(&validate::path_key(&invalid.path));
+            let (line, column) = at.map_or((1, 1), |at| position(at.reference_location));
             Problem { line, column, message: invalid.message, fix: Some(invalid.fix) }
         })
         .collect();
     problems.sort_by_key(|p| (p.line, p.column));
-    if problems.is_empty() { Ok(stack) } else { Err(problems) }
+    Err(problems)
 }
 
-fn from_serde(err: &serde_yaml::Error) -> Problem {
-    let (line, column) = err.location().map_or((1, 1), |l| (l.line(), l.column()));
-    let text = err.to_string();
-    let message = match text.rsplit_once(" at line ") {
-        Some((message, _)) => message.to_string(),
-        None => text,
-    };
+/// A 1-based line and column (1:1 where the parser knows none).
+fn position(location: serde_saphyr::Location) -> (usize, usize) {
+    let known = |n: u64| usize::try_from(n).ok().filter(|n| *n > 0).unwrap_or(1);
+    (known(location.line()), known(location.column()))
+}
+
+/// A syntax error, a wrong type or an unknown key.
+fn from_yaml(error: &serde_saphyr::Error) -> Problem {
+    use serde_saphyr::MessageFormatter;
+    let (line, column) = error.location().map_or((1, 1), position);
+    let message = serde_saphyr::DefaultMessageFormatter.format_message(error).escape_debug().to_string();
     let fix = if message.contains("unknown field") {
         Some("remove the key or correct its spelling; `cloudcomp schema` lists every key".to_string())
     } else if message.contains("missing field `name`") {
@@ -104,7 +119,6 @@ fn from_serde(err: &serde_yaml::Error) -> Problem {
     } else {
         None
     };
-    let message = if message.is_empty() { "the file is empty".to_string() } else { message };
     Problem { line, column, message, fix }
 }
 

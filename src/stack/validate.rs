@@ -1,6 +1,8 @@
 //! The rules a parsed stack must follow beyond its types. Each broken rule names the field
 //! (as a path into the file, so it can be located) and how to fix it.
 
+use std::cell::RefCell;
+
 use super::model::{Stack, StoreKind};
 use super::values::Seconds;
 
@@ -22,6 +24,34 @@ pub struct Invalid {
     pub message: String,
     /// How to fix it.
     pub fix: String,
+}
+
+/// serde-saphyr runs the rules as a `garde` validation, and maps each broken rule's path
+/// to where the file writes it. The rules land in `broken`, with their fixes.
+impl garde::Validate for Stack {
+    type Context = RefCell<Vec<Invalid>>;
+
+    fn validate_into(&self, broken: &Self::Context, _parent: &mut dyn FnMut() -> garde::Path, report: &mut garde::Report) {
+        for invalid in validate(self) {
+            let mut path = garde::Path::empty();
+            for seg in &invalid.path {
+                path = match seg {
+                    Seg::Key(key) => path.join(*key),
+                    Seg::Index(index) => path.join(*index),
+                };
+            }
+            report.append(path, garde::Error::new(invalid.message.clone()));
+            broken.borrow_mut().push(invalid);
+        }
+    }
+}
+
+/// `path` as serde-saphyr's path key, to look up where the file writes it.
+pub fn path_key(path: &[Seg]) -> serde_saphyr::path_map::PathKey {
+    path.iter().fold(serde_saphyr::path_map::PathKey::new(), |key, seg| match seg {
+        Seg::Key(name) => key.join_key(*name),
+        Seg::Index(index) => key.join_index(*index),
+    })
 }
 
 /// Longest stack name: resource names such as `<name>-alb-xxxxxxx` must fit AWS's 32 characters.

@@ -143,6 +143,6 @@ mod tests {
         assert_eq!("1m 30s".parse::<Seconds>(), Ok(Seconds(90)));
         assert!("soon".parse::<Seconds>().is_err());
         assert!("1500ms".parse::<Seconds>().is_err());
-        assert_eq!(serde_yaml::from_str::<Seconds>("45").unwrap(), Seconds(45));
+        assert_eq!(serde_saphyr::from_str::<Seconds>("45").unwrap(), Seconds(45));
     }
 }

@@ -84,10 +84,17 @@ pub fn default_stack(dir: &std::path::Path, name: &str) -> String {
     file.to_str().unwrap().to_string()
 }
 
+/// What a run waits for AWS after a cut-off run, against moto itself, which executes a call
+/// within milliseconds and lists by tags at once: the calls a killed run sent get 500 ms to
+/// land (not 2 s), and a tag look-up is not repeated. Strict mode keeps AWS's defaults.
+const MOTO_PATIENCE: &[(&str, &str)] = &[("CLOUDCOMP_LANDING_GRACE", "500ms"), ("CLOUDCOMP_TAG_LAG", "0s")];
+
 /// Runs `cloudcomp` with `args` and extra environment `env`, on a blocking thread.
 pub async fn run_with(args: &[&str], env: &[(&str, &str)]) -> Output {
     let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let patience = if strictness().is_some() { &[][..] } else { MOTO_PATIENCE };
+    let env: Vec<(String, String)> =
+        patience.iter().chain(env).map(|(k, v)| (k.to_string(), v.to_string())).collect();
     tokio::task::spawn_blocking(move || {
         Command::new(env!("CARGO_BIN_EXE_cloudcomp")).args(&args).envs(env).output().expect("running cloudcomp")
     })
