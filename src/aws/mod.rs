@@ -402,7 +402,7 @@ mod tests {
                 for (name, attr) in &resource.attrs {
                     if attr.on_change == crate::plan::graph::OnChange::Update {
                         assert!(
-                            kind.updatable().contains(name),
+                            kind.updatable().contains(&name.as_str()),
                             "{} marks `{name}` updatable but the {} kind cannot update it",
                             resource.address,
                             kind.name()
