@@ -365,31 +365,6 @@ pub async fn read_settled(
     }
 }
 
-/// Reads an integer attribute that AWS wants as an `i32`.
-pub fn int(attrs: &Attrs, name: &str) -> anyhow::Result<i32> {
-    let n = attrs
-        .get(name)
-        .and_then(Value::as_i64)
-        .ok_or_else(|| anyhow::anyhow!("attribute `{name}` is missing or not a number"))?;
-    Ok(i32::try_from(n)?)
-}
-
-/// Reads a list-of-strings attribute (absent means empty).
-pub fn strings(attrs: &Attrs, name: &str) -> Vec<String> {
-    attrs
-        .get(name)
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|v| v.as_str().map(str::to_string))
-        .collect()
-}
-
-/// Reads a string attribute.
-pub fn text<'a>(attrs: &'a Attrs, name: &str) -> anyhow::Result<&'a str> {
-    attrs.get(name).and_then(Value::as_str).ok_or_else(|| anyhow::anyhow!("attribute `{name}` is missing or not text"))
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;
