@@ -99,7 +99,7 @@ impl<K: TypedKind> Kind for K {
     }
 
     async fn adopt(&self, cx: &Cx, address: &str, attrs: &Attrs, hint: Hint<'_>) -> anyhow::Result<Option<Applied>> {
-        TypedKind::adopt(self, cx, address, &typed(attrs)?, hint).await
+        TypedKind::adopt(self, cx, address, &adoptable(attrs)?, hint).await
     }
 
     async fn copies(&self, cx: &Cx, address: &str) -> anyhow::Result<Vec<String>> {
@@ -134,6 +134,27 @@ impl<'a, A: Attributes + DeserializeOwned> Stored<'a, A> {
 fn typed<A: Attributes + DeserializeOwned>(attrs: &Attrs) -> anyhow::Result<A> {
     let fields = Fields { fields: attrs.iter(), value: None };
     A::deserialize(MapAccessDeserializer::new(fields)).map_err(|e| anyhow::anyhow!("{} attributes: {e}", A::KIND))
+}
+
+/// `attrs` read as the kind's struct `A` for [`Kind::adopt`]. A state rebuilt from tags
+/// (`destroy --from-tags`) holds null where a reference names a resource that was not found:
+/// read as empty text, so that a kind that finds its resource by name or tags still does,
+/// and one that needs the missing value fails to find it, as AWS answers the empty value.
+fn adoptable<A: Attributes + DeserializeOwned>(attrs: &Attrs) -> anyhow::Result<A> {
+    typed(attrs).or_else(|error| {
+        let emptied: Attrs = attrs.iter().map(|(name, value)| (name.clone(), null_as_empty(value))).collect();
+        typed(&emptied).map_err(|_| error)
+    })
+}
+
+/// `value` with every null in it made empty text.
+fn null_as_empty(value: &Value) -> Value {
+    match value {
+        Value::Null => Value::String(String::new()),
+        Value::Array(items) => items.iter().map(null_as_empty).collect(),
+        Value::Object(fields) => fields.iter().map(|(k, v)| (k.clone(), null_as_empty(v))).collect(),
+        other => other.clone(),
+    }
 }
 
 /// The attributes as a map a struct deserializes from, so that an error in a value can
@@ -204,6 +225,20 @@ mod tests {
             serde_json::from_value(serde_json::json!({"port": 80, "target_group_arn": "arn:tg"})).unwrap();
         let error = typed::<ListenerAttrs>(&attrs).unwrap_err().to_string();
         assert_eq!(error, "listener attributes: missing field `load_balancer_arn`");
+    }
+
+    #[test]
+    fn adoption_reads_a_reference_to_a_resource_not_found_as_empty() {
+        let attrs: Attrs = serde_json::from_value(serde_json::json!({
+            "load_balancer_arn": null, "port": 80, "target_group_arn": "arn:tg"
+        }))
+        .unwrap();
+        assert!(typed::<ListenerAttrs>(&attrs).is_err());
+        let listener = adoptable::<ListenerAttrs>(&attrs).unwrap();
+        assert_eq!((listener.load_balancer_arn.as_str(), listener.target_group_arn.as_str()), ("", "arn:tg"));
+        let attrs: Attrs = serde_json::from_value(serde_json::json!({"port": "eighty"})).unwrap();
+        let error = adoptable::<ListenerAttrs>(&attrs).unwrap_err().to_string();
+        assert!(error.starts_with("listener attributes: `port`"), "{error}");
     }
 
     #[test]
