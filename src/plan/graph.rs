@@ -58,6 +58,7 @@ pub trait Attributes: Serialize {
     /// The kind's name in plans and state files (`vpc`, `listener`, …).
     const KIND: &'static str;
     /// The fields the kind changes in place; a change to any other replaces the resource.
+    /// (A test checks that each names a field.)
     const UPDATABLE: &'static [&'static str];
 }
 
