@@ -1,43 +1,82 @@
 //! `alarm`: a CloudWatch alarm on the load balancer's request count whose action is a
 //! scaling policy.
 
+use std::collections::BTreeMap;
+
 use async_trait::async_trait;
 use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic, Tag};
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 
-use super::tags::TagChange;
-use super::{Applied, Attrs, Cx, Hint, Kind, Live, Refused, gone_is_fine, note_created, tags, text};
+use super::tags::{TagChange, Tags};
+use super::{Applied, Attributes, Cx, Hint, Live, Refused, Stored, TypedKind, gone_is_fine, note_created, tags};
 
 /// The `alarm` kind.
 pub struct Alarm;
 
-fn number(attrs: &Attrs, name: &str) -> anyhow::Result<i64> {
-    attrs.get(name).and_then(Value::as_i64).ok_or_else(|| anyhow::anyhow!("attribute `{name}` is not a number"))
+/// An `alarm`'s attributes; `R` is how the load balancer and the policy are known.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlarmAttrs<R = String> {
+    /// Its name, unique in the region.
+    pub name: String,
+    /// The metric's namespace (`AWS/ApplicationELB`).
+    pub namespace: String,
+    /// The metric (`RequestCount`).
+    pub metric: String,
+    /// How a period's data points combine (`Sum`).
+    pub statistic: String,
+    /// Whose metric: the load balancer's (`LoadBalancer`: its ARN suffix).
+    pub dimensions: BTreeMap<String, R>,
+    /// How the statistic compares with the threshold (`GreaterThanThreshold`, …).
+    pub comparison: String,
+    /// Requests per period.
+    pub threshold: u32,
+    /// Seconds per period.
+    pub period_seconds: u32,
+    /// Periods in a row before it fires.
+    pub evaluation_periods: u32,
+    /// What a period without data counts as (`breaching`, `notBreaching`).
+    pub treat_missing_data: String,
+    /// The scaling policies it runs.
+    pub alarm_actions: Vec<R>,
+    /// Its tags.
+    pub tags: Tags,
 }
 
-async fn put(cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<Applied> {
-    let name = text(attrs, "name")?;
-    let dimensions = attrs
-        .get("dimensions")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
-        .map(|(k, v)| Dimension::builder().name(k).value(v.as_str().unwrap_or_default()).build());
-    let actions = attrs.get("alarm_actions").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str);
-    let tags = tags::pairs(attrs, address).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build());
+impl<R: Serialize> Attributes for AlarmAttrs<R> {
+    const KIND: &'static str = "alarm";
+    const UPDATABLE: &'static [&'static str] = &[
+        "namespace",
+        "metric",
+        "statistic",
+        "dimensions",
+        "comparison",
+        "threshold",
+        "period_seconds",
+        "evaluation_periods",
+        "treat_missing_data",
+        "alarm_actions",
+        "tags",
+    ];
+}
+
+async fn put(cx: &Cx, address: &str, attrs: &AlarmAttrs) -> anyhow::Result<Applied> {
+    let name = &attrs.name;
+    let dimensions = attrs.dimensions.iter().map(|(k, v)| Dimension::builder().name(k).value(v).build());
+    let tags = tags::pairs(&attrs.tags, address).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build());
     cx.cloudwatch
         .put_metric_alarm()
         .alarm_name(name)
-        .namespace(text(attrs, "namespace")?)
-        .metric_name(text(attrs, "metric")?)
-        .statistic(Statistic::from(text(attrs, "statistic")?))
+        .namespace(&attrs.namespace)
+        .metric_name(&attrs.metric)
+        .statistic(Statistic::from(attrs.statistic.as_str()))
         .set_dimensions(Some(dimensions.collect()))
-        .comparison_operator(ComparisonOperator::from(text(attrs, "comparison")?))
-        .threshold(number(attrs, "threshold")? as f64)
-        .period(i32::try_from(number(attrs, "period_seconds")?)?)
-        .evaluation_periods(i32::try_from(number(attrs, "evaluation_periods")?)?)
-        .treat_missing_data(text(attrs, "treat_missing_data")?)
-        .set_alarm_actions(Some(actions.map(str::to_string).collect()))
+        .comparison_operator(ComparisonOperator::from(attrs.comparison.as_str()))
+        .threshold(f64::from(attrs.threshold))
+        .period(i32::try_from(attrs.period_seconds)?)
+        .evaluation_periods(i32::try_from(attrs.evaluation_periods)?)
+        .treat_missing_data(&attrs.treat_missing_data)
+        .set_alarm_actions(Some(attrs.alarm_actions.clone()))
         .set_tags(Some(tags.collect()))
         .send()
         .await
@@ -54,33 +93,15 @@ async fn existing(cx: &Cx, name: &str) -> anyhow::Result<Option<Applied>> {
 }
 
 #[async_trait]
-impl Kind for Alarm {
-    fn name(&self) -> &'static str {
-        "alarm"
-    }
+impl TypedKind for Alarm {
+    type Attrs = AlarmAttrs;
 
-    fn updatable(&self) -> &'static [&'static str] {
-        &[
-            "namespace",
-            "metric",
-            "statistic",
-            "dimensions",
-            "comparison",
-            "threshold",
-            "period_seconds",
-            "evaluation_periods",
-            "treat_missing_data",
-            "alarm_actions",
-            "tags",
-        ]
-    }
-
-    async fn create(&self, cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<Applied> {
+    async fn create(&self, cx: &Cx, address: &str, attrs: &AlarmAttrs) -> anyhow::Result<Applied> {
         put(cx, address, attrs).await
     }
 
-    async fn adopt(&self, cx: &Cx, _address: &str, attrs: &Attrs, _hint: Hint<'_>) -> anyhow::Result<Option<Applied>> {
-        existing(cx, text(attrs, "name")?).await
+    async fn adopt(&self, cx: &Cx, _: &str, attrs: &AlarmAttrs, _: Hint<'_>) -> anyhow::Result<Option<Applied>> {
+        existing(cx, &attrs.name).await
     }
 
     async fn update(
@@ -88,12 +109,12 @@ impl Kind for Alarm {
         cx: &Cx,
         address: &str,
         _id: &str,
-        before: &Attrs,
-        after: &Attrs,
+        before: &AlarmAttrs,
+        after: &AlarmAttrs,
     ) -> anyhow::Result<Applied> {
         let applied = put(cx, address, after).await?;
         // PutMetricAlarm applies tags only when it creates the alarm.
-        if let (Some(change), Some(arn)) = (TagChange::between(before, after), applied.outputs.get("arn")) {
+        if let (Some(change), Some(arn)) = (TagChange::between(&before.tags, &after.tags), applied.outputs.get("arn")) {
             let arn = arn.as_str().unwrap_or_default();
             if !change.removed.is_empty() {
                 let untag = cx.cloudwatch.untag_resource().resource_arn(arn);
@@ -105,7 +126,7 @@ impl Kind for Alarm {
         Ok(applied)
     }
 
-    async fn read(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<Option<Live>> {
+    async fn read(&self, cx: &Cx, id: &str, _: Stored<'_, AlarmAttrs>) -> anyhow::Result<Option<Live>> {
         let found = cx.cloudwatch.describe_alarms().alarm_names(id).send().await.refused()?;
         let Some(alarm) = found.metric_alarms().first() else { return Ok(None) };
         let tags = cx
@@ -129,7 +150,7 @@ impl Kind for Alarm {
         ))
     }
 
-    async fn delete(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<()> {
+    async fn delete(&self, cx: &Cx, id: &str, _: Stored<'_, AlarmAttrs>) -> anyhow::Result<()> {
         gone_is_fine(cx.cloudwatch.delete_alarms().alarm_names(id).send().await)
     }
 }

@@ -7,16 +7,60 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_autoscaling::types::{LaunchTemplateSpecification, Tag};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::tags::TagChange;
+use super::tags::{TagChange, Tags};
 use super::{
-    Applied, Attrs, CatchUp, Cx, Hint, Kind, Live, Refused, int, is_gone, note_created, poll, retrying, strings, tags,
-    text,
+    Applied, Attributes, CatchUp, Cx, Hint, Live, Refused, Stored, TypedKind, is_gone, note_created, poll, retrying,
+    tags,
 };
 
 /// The `autoscaling_group` kind.
 pub struct AutoscalingGroup;
+
+/// An `autoscaling_group`'s attributes; `R` is how the ids of other resources are known.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AutoscalingGroupAttrs<R = String> {
+    /// Its name, unique in the region.
+    pub name: String,
+    /// The fewest instances it keeps.
+    pub min_size: u32,
+    /// The most instances it scales to.
+    pub max_size: u32,
+    /// The instances it starts with (the alarms move it since).
+    pub desired_capacity: u32,
+    /// The launch template its instances start from.
+    pub launch_template_id: R,
+    /// Which version of it (`$Latest`).
+    pub launch_template_version: String,
+    /// The subnets its instances run in.
+    pub subnet_ids: Vec<R>,
+    /// The target groups its instances register in.
+    pub target_group_arns: Vec<R>,
+    /// What tells an unhealthy instance (`ELB`: the load balancer's health check).
+    pub health_check_type: String,
+    /// Seconds a new instance has to boot before its health counts.
+    pub health_check_grace_period: u32,
+    /// Its tags (not propagated to instances: the launch template tags them).
+    pub tags: Tags,
+}
+
+impl<R: Serialize> Attributes for AutoscalingGroupAttrs<R> {
+    const KIND: &'static str = "autoscaling_group";
+    const UPDATABLE: &'static [&'static str] = &[
+        "min_size",
+        "max_size",
+        "desired_capacity",
+        "launch_template_id",
+        "launch_template_version",
+        "subnet_ids",
+        "target_group_arns",
+        "health_check_type",
+        "health_check_grace_period",
+        "tags",
+    ];
+}
 
 /// A new instance profile that Auto Scaling cannot use yet: IAM changes take seconds to
 /// reach other services (Terraform's AWS provider waits this out for 2 minutes).
@@ -42,11 +86,11 @@ const NEW_NETWORK: CatchUp = CatchUp {
     patience: Duration::from_secs(120),
     waiting_for: "Auto Scaling to see the new subnets and launch template",
 };
-fn template(attrs: &Attrs) -> anyhow::Result<LaunchTemplateSpecification> {
-    Ok(LaunchTemplateSpecification::builder()
-        .launch_template_id(text(attrs, "launch_template_id")?)
-        .version(text(attrs, "launch_template_version")?)
-        .build())
+fn template(attrs: &AutoscalingGroupAttrs) -> LaunchTemplateSpecification {
+    LaunchTemplateSpecification::builder()
+        .launch_template_id(&attrs.launch_template_id)
+        .version(&attrs.launch_template_version)
+        .build()
 }
 
 /// The group's instance count, or `None` once the group is gone.
@@ -56,34 +100,17 @@ async fn instance_count(cx: &Cx, name: &str) -> anyhow::Result<Option<usize>> {
 }
 
 #[async_trait]
-impl Kind for AutoscalingGroup {
-    fn name(&self) -> &'static str {
-        "autoscaling_group"
-    }
+impl TypedKind for AutoscalingGroup {
+    type Attrs = AutoscalingGroupAttrs;
 
     fn expected_duration(&self) -> Duration {
         // Instances launch (and, on deletion, terminate).
         Duration::from_secs(60)
     }
 
-    fn updatable(&self) -> &'static [&'static str] {
-        &[
-            "min_size",
-            "max_size",
-            "desired_capacity",
-            "launch_template_id",
-            "launch_template_version",
-            "subnet_ids",
-            "target_group_arns",
-            "health_check_type",
-            "health_check_grace_period",
-            "tags",
-        ]
-    }
-
-    async fn create(&self, cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<Applied> {
-        let name = text(attrs, "name")?;
-        let tags = tags::pairs(attrs, address).into_iter().map(|(k, v)| {
+    async fn create(&self, cx: &Cx, address: &str, attrs: &AutoscalingGroupAttrs) -> anyhow::Result<Applied> {
+        let name = &attrs.name;
+        let tags = tags::pairs(&attrs.tags, address).into_iter().map(|(k, v)| {
             Tag::builder()
                 .key(k)
                 .value(v)
@@ -96,22 +123,28 @@ impl Kind for AutoscalingGroup {
             .autoscaling
             .create_auto_scaling_group()
             .auto_scaling_group_name(name)
-            .min_size(int(attrs, "min_size")?)
-            .max_size(int(attrs, "max_size")?)
-            .desired_capacity(int(attrs, "desired_capacity")?)
-            .launch_template(template(attrs)?)
-            .vpc_zone_identifier(strings(attrs, "subnet_ids").join(","))
-            .set_target_group_arns(Some(strings(attrs, "target_group_arns")))
-            .health_check_type(text(attrs, "health_check_type")?)
-            .health_check_grace_period(int(attrs, "health_check_grace_period")?)
+            .min_size(i32::try_from(attrs.min_size)?)
+            .max_size(i32::try_from(attrs.max_size)?)
+            .desired_capacity(i32::try_from(attrs.desired_capacity)?)
+            .launch_template(template(attrs))
+            .vpc_zone_identifier(attrs.subnet_ids.join(","))
+            .set_target_group_arns(Some(attrs.target_group_arns.clone()))
+            .health_check_type(&attrs.health_check_type)
+            .health_check_grace_period(i32::try_from(attrs.health_check_grace_period)?)
             .set_tags(Some(tags.collect()));
         retrying(&[NEW_PROFILE, NEW_NETWORK], || create.clone().send()).await?;
         note_created(name);
         Ok(self.adopt(cx, address, attrs, Hint::Settled).await?.unwrap_or_else(|| Applied::with_id(name)))
     }
 
-    async fn adopt(&self, cx: &Cx, _address: &str, attrs: &Attrs, _hint: Hint<'_>) -> anyhow::Result<Option<Applied>> {
-        let name = text(attrs, "name")?;
+    async fn adopt(
+        &self,
+        cx: &Cx,
+        _address: &str,
+        attrs: &AutoscalingGroupAttrs,
+        _hint: Hint<'_>,
+    ) -> anyhow::Result<Option<Applied>> {
+        let name = attrs.name.as_str();
         let found =
             cx.autoscaling.describe_auto_scaling_groups().auto_scaling_group_names(name).send().await.refused()?;
         let arn = found.auto_scaling_groups().first().map(|g| g.auto_scaling_group_arn().unwrap_or_default());
@@ -123,26 +156,26 @@ impl Kind for AutoscalingGroup {
         cx: &Cx,
         _address: &str,
         id: &str,
-        before: &Attrs,
-        after: &Attrs,
+        before: &AutoscalingGroupAttrs,
+        after: &AutoscalingGroupAttrs,
     ) -> anyhow::Result<Applied> {
         let mut request = cx
             .autoscaling
             .update_auto_scaling_group()
             .auto_scaling_group_name(id)
-            .min_size(int(after, "min_size")?)
-            .max_size(int(after, "max_size")?)
-            .launch_template(template(after)?)
-            .vpc_zone_identifier(strings(after, "subnet_ids").join(","))
-            .health_check_type(text(after, "health_check_type")?)
-            .health_check_grace_period(int(after, "health_check_grace_period")?);
+            .min_size(i32::try_from(after.min_size)?)
+            .max_size(i32::try_from(after.max_size)?)
+            .launch_template(template(after))
+            .vpc_zone_identifier(after.subnet_ids.join(","))
+            .health_check_type(&after.health_check_type)
+            .health_check_grace_period(i32::try_from(after.health_check_grace_period)?);
         // Only a changed `desired` is sent: the alarms move the live count, and re-applying
         // the stack must not undo their work.
-        if before.get("desired_capacity") != after.get("desired_capacity") {
-            request = request.desired_capacity(int(after, "desired_capacity")?);
+        if before.desired_capacity != after.desired_capacity {
+            request = request.desired_capacity(i32::try_from(after.desired_capacity)?);
         }
         retrying(&[NEW_PROFILE, NEW_NETWORK], || request.clone().send()).await?;
-        let (old, new) = (strings(before, "target_group_arns"), strings(after, "target_group_arns"));
+        let (old, new) = (&before.target_group_arns, &after.target_group_arns);
         let attach: Vec<String> = new.iter().filter(|a| !old.contains(a)).cloned().collect();
         let detach: Vec<String> = old.iter().filter(|a| !new.contains(a)).cloned().collect();
         if !attach.is_empty() {
@@ -163,7 +196,7 @@ impl Kind for AutoscalingGroup {
                 .await
                 .refused()?;
         }
-        if let Some(change) = TagChange::between(before, after) {
+        if let Some(change) = TagChange::between(&before.tags, &after.tags) {
             let tag = |(k, v): (String, String)| {
                 let tag = Tag::builder().key(k).value(v).resource_id(id).resource_type("auto-scaling-group");
                 tag.propagate_at_launch(false).build()
@@ -178,7 +211,7 @@ impl Kind for AutoscalingGroup {
         Ok(Applied::with_id(id))
     }
 
-    async fn read(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<Option<Live>> {
+    async fn read(&self, cx: &Cx, id: &str, _: Stored<'_, AutoscalingGroupAttrs>) -> anyhow::Result<Option<Live>> {
         let found =
             cx.autoscaling.describe_auto_scaling_groups().auto_scaling_group_names(id).send().await.refused()?;
         let Some(group) = found.auto_scaling_groups().first() else { return Ok(None) };
@@ -204,7 +237,7 @@ impl Kind for AutoscalingGroup {
         ))
     }
 
-    async fn delete(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<()> {
+    async fn delete(&self, cx: &Cx, id: &str, _: Stored<'_, AutoscalingGroupAttrs>) -> anyhow::Result<()> {
         let scale_in = cx.autoscaling.update_auto_scaling_group().auto_scaling_group_name(id);
         match scale_in.min_size(0).max_size(0).desired_capacity(0).send().await.refused() {
             Ok(_) => {}

@@ -12,11 +12,28 @@ use async_trait::async_trait;
 use base64::Engine;
 use bollard::auth::DockerCredentials;
 
-use super::{Applied, Attrs, Cx, Hint, Kind, Live, Refused, text};
+use serde::{Deserialize, Serialize};
+
+use super::{Applied, Attributes, Cx, Hint, Live, Refused, Stored, TypedKind};
 use crate::image::docker;
 
 /// The `container_image` kind.
 pub struct ContainerImage;
+
+/// A `container_image`'s attributes; `R` is how the repository is known (the stack's ECR
+/// repository's URL, or a name in the registry the stack names).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContainerImageAttrs<R = String> {
+    /// Where it is pushed.
+    pub repository: R,
+    /// The tag of the local image `up` built, and of the pushed one.
+    pub tag: String,
+}
+
+impl<R: Serialize> Attributes for ContainerImageAttrs<R> {
+    const KIND: &'static str = "container_image";
+    const UPDATABLE: &'static [&'static str] = &[];
+}
 
 /// Whether `repository` lives in ECR (`<account>.dkr.ecr.<region>.amazonaws.com/...`).
 fn is_ecr(repository: &str) -> bool {
@@ -42,22 +59,16 @@ async fn ecr_credentials(cx: &Cx) -> anyhow::Result<DockerCredentials> {
 }
 
 #[async_trait]
-impl Kind for ContainerImage {
-    fn name(&self) -> &'static str {
-        "container_image"
-    }
+impl TypedKind for ContainerImage {
+    type Attrs = ContainerImageAttrs;
 
     fn expected_duration(&self) -> Duration {
         // Building and pushing the image.
         Duration::from_secs(60)
     }
 
-    fn updatable(&self) -> &'static [&'static str] {
-        &[]
-    }
-
-    async fn create(&self, cx: &Cx, _address: &str, attrs: &Attrs) -> anyhow::Result<Applied> {
-        let (repository, tag) = (text(attrs, "repository")?, text(attrs, "tag")?);
+    async fn create(&self, cx: &Cx, _address: &str, attrs: &ContainerImageAttrs) -> anyhow::Result<Applied> {
+        let (repository, tag) = (&attrs.repository, &attrs.tag);
         let credentials = if is_ecr(repository) { Some(ecr_credentials(cx).await?) } else { None };
         let digest = docker::push(cx.docker().await?, tag, repository, credentials).await?;
         let reference = format!("{repository}@{digest}");
@@ -68,15 +79,15 @@ impl Kind for ContainerImage {
         &self,
         _cx: &Cx,
         _address: &str,
-        _attrs: &Attrs,
+        _attrs: &ContainerImageAttrs,
         _hint: Hint<'_>,
     ) -> anyhow::Result<Option<Applied>> {
         // Pushing again is idempotent (the registry has the layers) and gives the digest.
         Ok(None)
     }
 
-    async fn read(&self, cx: &Cx, id: &str, attrs: &Attrs) -> anyhow::Result<Option<Live>> {
-        let (repository, tag) = (text(attrs, "repository")?, text(attrs, "tag")?);
+    async fn read(&self, cx: &Cx, id: &str, recorded: Stored<'_, ContainerImageAttrs>) -> anyhow::Result<Option<Live>> {
+        let ContainerImageAttrs { repository, tag } = &recorded.get()?;
         let digest = id.rsplit_once('@').map(|(_, digest)| digest).unwrap_or_default();
         let present = if is_ecr(repository) {
             let name = repository.split_once('/').map(|(_, name)| name).unwrap_or(repository);
@@ -90,7 +101,7 @@ impl Kind for ContainerImage {
         Ok(present.then(|| Live::untaggable().detail("digest", digest)))
     }
 
-    async fn delete(&self, _cx: &Cx, _id: &str, _attrs: &Attrs) -> anyhow::Result<()> {
+    async fn delete(&self, _cx: &Cx, _id: &str, _: Stored<'_, ContainerImageAttrs>) -> anyhow::Result<()> {
         Ok(())
     }
 }

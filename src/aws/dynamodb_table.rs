@@ -11,14 +11,39 @@ use aws_sdk_dynamodb::types::{
     TimeToLiveSpecification,
 };
 
-use super::tags::TagChange;
+use serde::{Deserialize, Serialize};
+
+use super::tags::{TagChange, Tags};
 use super::{
-    Applied, Attrs, CatchUp, Cx, Hint, Kind, Live, Refused, found, gone_is_fine, note_created, poll, retrying, tags,
-    text,
+    Applied, Attributes, CatchUp, Cx, Hint, Live, Refused, Stored, TypedKind, found, gone_is_fine, note_created, poll,
+    retrying, tags,
 };
 
 /// The `dynamodb_table` kind.
 pub struct DynamodbTable;
+
+/// A `dynamodb_table`'s attributes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DynamodbTableAttrs {
+    /// Its name, unique in the region.
+    pub name: String,
+    /// Its partition key.
+    pub hash_key: String,
+    /// Its sort key.
+    pub range_key: String,
+    /// How it is billed (`PAY_PER_REQUEST`).
+    pub billing_mode: String,
+    /// The attribute items expire by (absent from states written before it was).
+    #[serde(default)]
+    pub ttl_attribute: String,
+    /// Its tags.
+    pub tags: Tags,
+}
+
+impl Attributes for DynamodbTableAttrs {
+    const KIND: &'static str = "dynamodb_table";
+    const UPDATABLE: &'static [&'static str] = &["billing_mode", "ttl_attribute", "tags"];
+}
 
 /// A table of the same name still being deleted (DynamoDB answers `ResourceInUseException`).
 const STILL_DELETING: CatchUp = CatchUp {
@@ -64,22 +89,16 @@ async fn until_deleted(cx: &Cx, name: &str) -> anyhow::Result<()> {
 }
 
 #[async_trait]
-impl Kind for DynamodbTable {
-    fn name(&self) -> &'static str {
-        "dynamodb_table"
-    }
+impl TypedKind for DynamodbTable {
+    type Attrs = DynamodbTableAttrs;
 
     fn expected_duration(&self) -> Duration {
         // A table is `CREATING` for seconds.
         Duration::from_secs(10)
     }
 
-    fn updatable(&self) -> &'static [&'static str] {
-        &["billing_mode", "ttl_attribute", "tags"]
-    }
-
-    async fn create(&self, cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<Applied> {
-        let name = text(attrs, "name")?;
+    async fn create(&self, cx: &Cx, address: &str, attrs: &DynamodbTableAttrs) -> anyhow::Result<Applied> {
+        let name = &attrs.name;
         if status(cx, name).await? == Some(TableStatus::Deleting) {
             until_deleted(cx, name).await?;
         }
@@ -87,8 +106,8 @@ impl Kind for DynamodbTable {
         let attr = |field: &str| {
             AttributeDefinition::builder().attribute_name(field).attribute_type(ScalarAttributeType::S).build()
         };
-        let (hash, range) = (text(attrs, "hash_key")?, text(attrs, "range_key")?);
-        let tags = tags::pairs(attrs, address).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build());
+        let (hash, range) = (&attrs.hash_key, &attrs.range_key);
+        let tags = tags::pairs(&attrs.tags, address).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build());
         let create = cx
             .dynamodb
             .create_table()
@@ -103,19 +122,25 @@ impl Kind for DynamodbTable {
         note_created(name);
         let arn = created.table_description().and_then(|t| t.table_arn()).unwrap_or_default();
         let applied = until_active(cx, name, arn).await?;
-        expire_by(cx, name, text(attrs, "ttl_attribute")?).await?;
+        expire_by(cx, name, &attrs.ttl_attribute).await?;
         Ok(applied)
     }
 
-    async fn adopt(&self, cx: &Cx, _address: &str, attrs: &Attrs, _hint: Hint<'_>) -> anyhow::Result<Option<Applied>> {
-        let name = text(attrs, "name")?;
+    async fn adopt(
+        &self,
+        cx: &Cx,
+        _address: &str,
+        attrs: &DynamodbTableAttrs,
+        _hint: Hint<'_>,
+    ) -> anyhow::Result<Option<Applied>> {
+        let name = &attrs.name;
         let Some(found) = found(cx.dynamodb.describe_table().table_name(name).send().await)? else { return Ok(None) };
         let Some(table) = found.table() else { return Ok(None) };
         if table.table_status() == Some(&TableStatus::Deleting) {
             return Ok(None);
         }
         let applied = until_active(cx, name, table.table_arn().unwrap_or_default()).await?;
-        expire_by(cx, name, text(attrs, "ttl_attribute")?).await?;
+        expire_by(cx, name, &attrs.ttl_attribute).await?;
         Ok(Some(applied))
     }
 
@@ -124,16 +149,16 @@ impl Kind for DynamodbTable {
         cx: &Cx,
         _address: &str,
         id: &str,
-        before: &Attrs,
-        after: &Attrs,
+        before: &DynamodbTableAttrs,
+        after: &DynamodbTableAttrs,
     ) -> anyhow::Result<Applied> {
-        if before.get("billing_mode") != after.get("billing_mode") {
+        if before.billing_mode != after.billing_mode {
             let update = cx.dynamodb.update_table().table_name(id).billing_mode(BillingMode::PayPerRequest);
             update.send().await.refused()?;
         }
         let described = cx.dynamodb.describe_table().table_name(id).send().await.refused()?;
         let arn = described.table().and_then(|t| t.table_arn()).unwrap_or_default().to_string();
-        if let Some(change) = TagChange::between(before, after) {
+        if let Some(change) = TagChange::between(&before.tags, &after.tags) {
             if !change.removed.is_empty() {
                 let untag = cx.dynamodb.untag_resource().resource_arn(&arn);
                 untag.set_tag_keys(Some(change.removed)).send().await.refused()?;
@@ -143,13 +168,13 @@ impl Kind for DynamodbTable {
             tag.set_tags(Some(set.collect::<Result<_, _>>()?)).send().await.refused()?;
         }
         let applied = until_active(cx, id, &arn).await?;
-        if before.get("ttl_attribute") != after.get("ttl_attribute") {
-            expire_by(cx, id, text(after, "ttl_attribute")?).await?;
+        if before.ttl_attribute != after.ttl_attribute {
+            expire_by(cx, id, &after.ttl_attribute).await?;
         }
         Ok(applied)
     }
 
-    async fn read(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<Option<Live>> {
+    async fn read(&self, cx: &Cx, id: &str, _: Stored<'_, DynamodbTableAttrs>) -> anyhow::Result<Option<Live>> {
         let Some(found) = found(cx.dynamodb.describe_table().table_name(id).send().await)? else { return Ok(None) };
         let Some(table) = found.table() else { return Ok(None) };
         if table.table_status() == Some(&TableStatus::Deleting) {
@@ -171,7 +196,7 @@ impl Kind for DynamodbTable {
         ))
     }
 
-    async fn delete(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<()> {
+    async fn delete(&self, cx: &Cx, id: &str, _: Stored<'_, DynamodbTableAttrs>) -> anyhow::Result<()> {
         gone_is_fine(cx.dynamodb.delete_table().table_name(id).send().await)?;
         until_deleted(cx, id).await
     }

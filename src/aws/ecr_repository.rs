@@ -2,12 +2,27 @@
 
 use async_trait::async_trait;
 use aws_sdk_ecr::types::{ImageScanningConfiguration, ImageTagMutability, Repository, Tag};
+use serde::{Deserialize, Serialize};
 
-use super::tags::TagChange;
-use super::{Applied, Attrs, Cx, Hint, Kind, Live, Refused, found, gone_is_fine, note_created, tags, text};
+use super::tags::{TagChange, Tags};
+use super::{Applied, Attributes, Cx, Hint, Live, Refused, Stored, TypedKind, found, gone_is_fine, note_created, tags};
 
 /// The `ecr_repository` kind.
 pub struct EcrRepository;
+
+/// An `ecr_repository`'s attributes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EcrRepositoryAttrs {
+    /// Its name (`cloudcomp/<stack>`).
+    pub name: String,
+    /// Its tags.
+    pub tags: Tags,
+}
+
+impl Attributes for EcrRepositoryAttrs {
+    const KIND: &'static str = "ecr_repository";
+    const UPDATABLE: &'static [&'static str] = &["tags"];
+}
 
 fn applied(repository: &Repository) -> Applied {
     Applied::with_id(repository.repository_name().unwrap_or_default())
@@ -16,18 +31,12 @@ fn applied(repository: &Repository) -> Applied {
 }
 
 #[async_trait]
-impl Kind for EcrRepository {
-    fn name(&self) -> &'static str {
-        "ecr_repository"
-    }
+impl TypedKind for EcrRepository {
+    type Attrs = EcrRepositoryAttrs;
 
-    fn updatable(&self) -> &'static [&'static str] {
-        &["tags"]
-    }
-
-    async fn create(&self, cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<Applied> {
-        let name = text(attrs, "name")?;
-        let tags = tags::pairs(attrs, address).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build());
+    async fn create(&self, cx: &Cx, address: &str, attrs: &EcrRepositoryAttrs) -> anyhow::Result<Applied> {
+        let name = &attrs.name;
+        let tags = tags::pairs(&attrs.tags, address).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build());
         let created = cx
             .ecr
             .create_repository()
@@ -43,8 +52,14 @@ impl Kind for EcrRepository {
         Ok(applied(repository))
     }
 
-    async fn adopt(&self, cx: &Cx, _address: &str, attrs: &Attrs, _hint: Hint<'_>) -> anyhow::Result<Option<Applied>> {
-        let request = cx.ecr.describe_repositories().repository_names(text(attrs, "name")?);
+    async fn adopt(
+        &self,
+        cx: &Cx,
+        _address: &str,
+        attrs: &EcrRepositoryAttrs,
+        _hint: Hint<'_>,
+    ) -> anyhow::Result<Option<Applied>> {
+        let request = cx.ecr.describe_repositories().repository_names(&attrs.name);
         let found = found(request.send().await)?;
         Ok(found.as_ref().and_then(|f| f.repositories().first()).map(applied))
     }
@@ -54,13 +69,13 @@ impl Kind for EcrRepository {
         cx: &Cx,
         _address: &str,
         id: &str,
-        before: &Attrs,
-        after: &Attrs,
+        before: &EcrRepositoryAttrs,
+        after: &EcrRepositoryAttrs,
     ) -> anyhow::Result<Applied> {
         let found = cx.ecr.describe_repositories().repository_names(id).send().await.refused()?;
         let repository = found.repositories().first().ok_or_else(|| anyhow::anyhow!("repository {id} is gone"))?;
         let arn = repository.repository_arn().unwrap_or_default();
-        if let Some(change) = TagChange::between(before, after) {
+        if let Some(change) = TagChange::between(&before.tags, &after.tags) {
             if !change.removed.is_empty() {
                 let untag = cx.ecr.untag_resource().resource_arn(arn);
                 untag.set_tag_keys(Some(change.removed)).send().await.refused()?;
@@ -72,7 +87,7 @@ impl Kind for EcrRepository {
         Ok(applied(repository))
     }
 
-    async fn read(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<Option<Live>> {
+    async fn read(&self, cx: &Cx, id: &str, _: Stored<'_, EcrRepositoryAttrs>) -> anyhow::Result<Option<Live>> {
         let request = cx.ecr.describe_repositories().repository_names(id);
         let Some(found) = found(request.send().await)? else { return Ok(None) };
         let Some(repository) = found.repositories().first() else { return Ok(None) };
@@ -84,7 +99,7 @@ impl Kind for EcrRepository {
         ))
     }
 
-    async fn delete(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<()> {
+    async fn delete(&self, cx: &Cx, id: &str, _: Stored<'_, EcrRepositoryAttrs>) -> anyhow::Result<()> {
         gone_is_fine(cx.ecr.delete_repository().repository_name(id).force(true).send().await)
     }
 }

@@ -1,45 +1,72 @@
 //! `iam_policy_attachment`: a managed policy attached to the role (ECR read-only).
 
 use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
 
-use super::{Applied, Attrs, Cx, Hint, Kind, Live, NEW_IAM_ENTITY, found, gone_is_fine, retrying, text};
+use super::{Applied, Attributes, Cx, Hint, Live, NEW_IAM_ENTITY, Stored, TypedKind, found, gone_is_fine, retrying};
 
 /// The `iam_policy_attachment` kind.
 pub struct IamPolicyAttachment;
 
+/// An `iam_policy_attachment`'s attributes; `R` is how the role's name is known.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IamPolicyAttachmentAttrs<R = String> {
+    /// The role the policy is attached to.
+    pub role_name: R,
+    /// The managed policy.
+    pub policy_arn: String,
+}
+
+impl<R: Serialize> Attributes for IamPolicyAttachmentAttrs<R> {
+    const KIND: &'static str = "iam_policy_attachment";
+    const UPDATABLE: &'static [&'static str] = &[];
+}
+
+/// The attachment's id: its role and policy.
+fn id(attrs: &IamPolicyAttachmentAttrs) -> String {
+    format!("{}:{}", attrs.role_name, attrs.policy_arn)
+}
+
+/// Whether the policy is attached to the role.
+async fn attached(cx: &Cx, attrs: &IamPolicyAttachmentAttrs) -> anyhow::Result<bool> {
+    let Some(found) = found(cx.iam.list_attached_role_policies().role_name(&attrs.role_name).send().await)? else {
+        return Ok(false);
+    };
+    Ok(found.attached_policies().iter().any(|p| p.policy_arn() == Some(attrs.policy_arn.as_str())))
+}
+
 #[async_trait]
-impl Kind for IamPolicyAttachment {
-    fn name(&self) -> &'static str {
-        "iam_policy_attachment"
-    }
+impl TypedKind for IamPolicyAttachment {
+    type Attrs = IamPolicyAttachmentAttrs;
 
-    fn updatable(&self) -> &'static [&'static str] {
-        &[]
-    }
-
-    async fn create(&self, cx: &Cx, _address: &str, attrs: &Attrs) -> anyhow::Result<Applied> {
-        let (role, policy) = (text(attrs, "role_name")?, text(attrs, "policy_arn")?);
-        let attach = cx.iam.attach_role_policy().role_name(role).policy_arn(policy);
+    async fn create(&self, cx: &Cx, _address: &str, attrs: &IamPolicyAttachmentAttrs) -> anyhow::Result<Applied> {
+        let attach = cx.iam.attach_role_policy().role_name(&attrs.role_name).policy_arn(&attrs.policy_arn);
         retrying(&[NEW_IAM_ENTITY], || attach.clone().send()).await?;
-        Ok(Applied::with_id(format!("{role}:{policy}")))
+        Ok(Applied::with_id(id(attrs)))
     }
 
-    async fn adopt(&self, cx: &Cx, address: &str, attrs: &Attrs, _hint: Hint<'_>) -> anyhow::Result<Option<Applied>> {
-        let (role, policy) = (text(attrs, "role_name")?, text(attrs, "policy_arn")?);
-        Ok(self.read(cx, address, attrs).await?.map(|_| Applied::with_id(format!("{role}:{policy}"))))
+    async fn adopt(
+        &self,
+        cx: &Cx,
+        _address: &str,
+        attrs: &IamPolicyAttachmentAttrs,
+        _hint: Hint<'_>,
+    ) -> anyhow::Result<Option<Applied>> {
+        Ok(attached(cx, attrs).await?.then(|| Applied::with_id(id(attrs))))
     }
 
-    async fn read(&self, cx: &Cx, _id: &str, attrs: &Attrs) -> anyhow::Result<Option<Live>> {
-        let (role, policy) = (text(attrs, "role_name")?, text(attrs, "policy_arn")?);
-        let Some(found) = found(cx.iam.list_attached_role_policies().role_name(role).send().await)? else {
-            return Ok(None);
-        };
-        let attached = found.attached_policies().iter().any(|p| p.policy_arn() == Some(policy));
-        Ok(attached.then(Live::untaggable))
+    async fn read(
+        &self,
+        cx: &Cx,
+        _id: &str,
+        recorded: Stored<'_, IamPolicyAttachmentAttrs>,
+    ) -> anyhow::Result<Option<Live>> {
+        Ok(attached(cx, &recorded.get()?).await?.then(Live::untaggable))
     }
 
-    async fn delete(&self, cx: &Cx, _id: &str, attrs: &Attrs) -> anyhow::Result<()> {
-        let (role, policy) = (text(attrs, "role_name")?, text(attrs, "policy_arn")?);
-        gone_is_fine(cx.iam.detach_role_policy().role_name(role).policy_arn(policy).send().await)
+    async fn delete(&self, cx: &Cx, _id: &str, recorded: Stored<'_, IamPolicyAttachmentAttrs>) -> anyhow::Result<()> {
+        let attrs = recorded.get()?;
+        let detach = cx.iam.detach_role_policy().role_name(&attrs.role_name).policy_arn(&attrs.policy_arn);
+        gone_is_fine(detach.send().await)
     }
 }

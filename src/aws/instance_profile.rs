@@ -4,15 +4,32 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_iam::types::Tag;
+use serde::{Deserialize, Serialize};
 
-use super::tags::TagChange;
+use super::tags::{TagChange, Tags};
 use super::{
-    Applied, Attrs, Cx, Hint, Kind, Live, NEW_IAM_ENTITY, Refused, already_done, found, gone_is_fine, note_created,
-    retrying, tags, text,
+    Applied, Attributes, Cx, Hint, Live, NEW_IAM_ENTITY, Refused, Stored, TypedKind, already_done, found, gone_is_fine,
+    note_created, retrying, tags,
 };
 
 /// The `instance_profile` kind.
 pub struct InstanceProfile;
+
+/// An `instance_profile`'s attributes; `R` is how the role's name is known.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InstanceProfileAttrs<R = String> {
+    /// Its name, unique in the account.
+    pub name: String,
+    /// The role it carries.
+    pub role_name: R,
+    /// Its tags.
+    pub tags: Tags,
+}
+
+impl<R: Serialize> Attributes for InstanceProfileAttrs<R> {
+    const KIND: &'static str = "instance_profile";
+    const UPDATABLE: &'static [&'static str] = &["role_name", "tags"];
+}
 
 /// Puts `role` into the profile `name` (either may be new to IAM still).
 async fn add_role(cx: &Cx, name: &str, role: &str) -> anyhow::Result<()> {
@@ -21,23 +38,17 @@ async fn add_role(cx: &Cx, name: &str, role: &str) -> anyhow::Result<()> {
 }
 
 #[async_trait]
-impl Kind for InstanceProfile {
-    fn name(&self) -> &'static str {
-        "instance_profile"
-    }
+impl TypedKind for InstanceProfile {
+    type Attrs = InstanceProfileAttrs;
 
     fn expected_duration(&self) -> Duration {
         // IAM propagates a new profile.
         Duration::from_secs(10)
     }
 
-    fn updatable(&self) -> &'static [&'static str] {
-        &["role_name", "tags"]
-    }
-
-    async fn create(&self, cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<Applied> {
-        let name = text(attrs, "name")?;
-        let tags = tags::pairs(attrs, address).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build());
+    async fn create(&self, cx: &Cx, address: &str, attrs: &InstanceProfileAttrs) -> anyhow::Result<Applied> {
+        let name = &attrs.name;
+        let tags = tags::pairs(&attrs.tags, address).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build());
         let created = cx
             .iam
             .create_instance_profile()
@@ -48,18 +59,24 @@ impl Kind for InstanceProfile {
             .refused()?;
         note_created(name);
         let arn = created.instance_profile().map(|p| p.arn().to_string()).unwrap_or_default();
-        add_role(cx, name, text(attrs, "role_name")?).await?;
-        Ok(Applied::with_id(name).output("arn", arn).output("name", name))
+        add_role(cx, name, &attrs.role_name).await?;
+        Ok(Applied::with_id(name).output("arn", arn).output("name", name.as_str()))
     }
 
-    async fn adopt(&self, cx: &Cx, _address: &str, attrs: &Attrs, _hint: Hint<'_>) -> anyhow::Result<Option<Applied>> {
-        let name = text(attrs, "name")?;
+    async fn adopt(
+        &self,
+        cx: &Cx,
+        _address: &str,
+        attrs: &InstanceProfileAttrs,
+        _hint: Hint<'_>,
+    ) -> anyhow::Result<Option<Applied>> {
+        let name = &attrs.name;
         let found = found(cx.iam.get_instance_profile().instance_profile_name(name).send().await)?;
         let Some(profile) = found.as_ref().and_then(|f| f.instance_profile()) else { return Ok(None) };
         if profile.roles().is_empty() {
-            add_role(cx, name, text(attrs, "role_name")?).await?;
+            add_role(cx, name, &attrs.role_name).await?;
         }
-        Ok(Some(Applied::with_id(name).output("arn", profile.arn()).output("name", name)))
+        Ok(Some(Applied::with_id(name).output("arn", profile.arn()).output("name", name.as_str())))
     }
 
     async fn update(
@@ -67,19 +84,15 @@ impl Kind for InstanceProfile {
         cx: &Cx,
         _address: &str,
         id: &str,
-        before: &Attrs,
-        after: &Attrs,
+        before: &InstanceProfileAttrs,
+        after: &InstanceProfileAttrs,
     ) -> anyhow::Result<Applied> {
-        if before.get("role_name") != after.get("role_name") {
-            let remove = cx
-                .iam
-                .remove_role_from_instance_profile()
-                .instance_profile_name(id)
-                .role_name(text(before, "role_name")?);
-            gone_is_fine(remove.send().await)?;
-            add_role(cx, id, text(after, "role_name")?).await?;
+        if before.role_name != after.role_name {
+            let remove = cx.iam.remove_role_from_instance_profile().instance_profile_name(id);
+            gone_is_fine(remove.role_name(&before.role_name).send().await)?;
+            add_role(cx, id, &after.role_name).await?;
         }
-        if let Some(change) = TagChange::between(before, after) {
+        if let Some(change) = TagChange::between(&before.tags, &after.tags) {
             if !change.removed.is_empty() {
                 let untag = cx.iam.untag_instance_profile().instance_profile_name(id);
                 untag.set_tag_keys(Some(change.removed)).send().await.refused()?;
@@ -91,7 +104,7 @@ impl Kind for InstanceProfile {
         Ok(Applied::with_id(id))
     }
 
-    async fn read(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<Option<Live>> {
+    async fn read(&self, cx: &Cx, id: &str, _: Stored<'_, InstanceProfileAttrs>) -> anyhow::Result<Option<Live>> {
         let request = cx.iam.get_instance_profile().instance_profile_name(id);
         let Some(found) = found(request.send().await)? else { return Ok(None) };
         Ok(found.instance_profile().map(|profile| {
@@ -100,7 +113,7 @@ impl Kind for InstanceProfile {
         }))
     }
 
-    async fn delete(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<()> {
+    async fn delete(&self, cx: &Cx, id: &str, _: Stored<'_, InstanceProfileAttrs>) -> anyhow::Result<()> {
         // The roles it holds now: an interrupted deletion may have removed the role already.
         let Some(found) = found(cx.iam.get_instance_profile().instance_profile_name(id).send().await)? else {
             return Ok(());

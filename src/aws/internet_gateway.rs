@@ -2,18 +2,33 @@
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{InternetGateway as Gateway, ResourceType};
+use serde::{Deserialize, Serialize};
 
-use super::tags::Ec2Type;
+use super::tags::{Ec2Type, Tags};
 use super::{
-    Applied, Attrs, CatchUp, Cx, Hint, Kind, Live, NEW_EC2_ID, RELEASE, Refused, already_done, found, gone_is_fine,
-    note_created, retrying, tags, text,
+    Applied, Attributes, CatchUp, Cx, Hint, Live, NEW_EC2_ID, RELEASE, Refused, Stored, TypedKind, already_done, found,
+    gone_is_fine, note_created, retrying, tags,
 };
 
 /// The `internet_gateway` kind.
 pub struct InternetGateway;
 
-async fn attach(cx: &Cx, id: &str, attrs: &Attrs) -> anyhow::Result<()> {
-    let attach = cx.ec2.attach_internet_gateway().internet_gateway_id(id).vpc_id(text(attrs, "vpc_id")?);
+/// An `internet_gateway`'s attributes; `R` is how the VPC's id is known.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InternetGatewayAttrs<R = String> {
+    /// The VPC it is attached to.
+    pub vpc_id: R,
+    /// Its tags.
+    pub tags: Tags,
+}
+
+impl<R: Serialize> Attributes for InternetGatewayAttrs<R> {
+    const KIND: &'static str = "internet_gateway";
+    const UPDATABLE: &'static [&'static str] = &["tags"];
+}
+
+async fn attach(cx: &Cx, id: &str, vpc_id: &str) -> anyhow::Result<()> {
+    let attach = cx.ec2.attach_internet_gateway().internet_gateway_id(id).vpc_id(vpc_id);
     already_done(retrying(&[NEW_EC2_ID], || attach.clone().send()).await, &["Resource.AlreadyAssociated"])
 }
 
@@ -25,20 +40,14 @@ async fn describe(cx: &Cx, id: &str) -> anyhow::Result<Option<Gateway>> {
 }
 
 #[async_trait]
-impl Kind for InternetGateway {
-    fn name(&self) -> &'static str {
-        "internet_gateway"
-    }
+impl TypedKind for InternetGateway {
+    type Attrs = InternetGatewayAttrs;
 
-    fn updatable(&self) -> &'static [&'static str] {
-        &["tags"]
-    }
-
-    async fn create(&self, cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<Applied> {
+    async fn create(&self, cx: &Cx, address: &str, attrs: &InternetGatewayAttrs) -> anyhow::Result<Applied> {
         let created = cx
             .ec2
             .create_internet_gateway()
-            .tag_specifications(tags::ec2_spec(attrs, address, ResourceType::InternetGateway))
+            .tag_specifications(tags::ec2_spec(&attrs.tags, address, ResourceType::InternetGateway))
             .send()
             .await
             .refused()?;
@@ -47,15 +56,21 @@ impl Kind for InternetGateway {
             .and_then(|g| g.internet_gateway_id())
             .ok_or_else(|| anyhow::anyhow!("CreateInternetGateway returned no id"))?;
         note_created(id);
-        attach(cx, id, attrs).await?;
+        attach(cx, id, &attrs.vpc_id).await?;
         Ok(Applied::with_id(id))
     }
 
-    async fn adopt(&self, cx: &Cx, address: &str, attrs: &Attrs, hint: Hint<'_>) -> anyhow::Result<Option<Applied>> {
+    async fn adopt(
+        &self,
+        cx: &Cx,
+        address: &str,
+        attrs: &InternetGatewayAttrs,
+        hint: Hint<'_>,
+    ) -> anyhow::Result<Option<Applied>> {
         let Some(id) = tags::adoptable(cx, Ec2Type::InternetGateway, address, hint).await? else { return Ok(None) };
         // Not yet listed by id either, or without its attachment: attaching settles both.
         if describe(cx, &id).await?.is_none_or(|gateway| gateway.attachments().is_empty()) {
-            attach(cx, &id, attrs).await?;
+            attach(cx, &id, &attrs.vpc_id).await?;
         }
         Ok(Some(Applied::with_id(id)))
     }
@@ -69,10 +84,10 @@ impl Kind for InternetGateway {
         cx: &Cx,
         _address: &str,
         id: &str,
-        before: &Attrs,
-        after: &Attrs,
+        before: &InternetGatewayAttrs,
+        after: &InternetGatewayAttrs,
     ) -> anyhow::Result<Applied> {
-        tags::update_ec2(cx, id, before, after).await?;
+        tags::update_ec2(cx, id, &before.tags, &after.tags).await?;
         Ok(Applied::with_id(id))
     }
 
@@ -80,11 +95,11 @@ impl Kind for InternetGateway {
         tags::EC2_READ_LAG
     }
 
-    async fn read(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<Option<Live>> {
+    async fn read(&self, cx: &Cx, id: &str, _: Stored<'_, InternetGatewayAttrs>) -> anyhow::Result<Option<Live>> {
         Ok(describe(cx, id).await?.map(|gateway| tags::ec2_live(gateway.tags())))
     }
 
-    async fn delete(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<()> {
+    async fn delete(&self, cx: &Cx, id: &str, _: Stored<'_, InternetGatewayAttrs>) -> anyhow::Result<()> {
         // Detached from whatever VPC it is attached to now (a copy left by a cut-off run
         // may hang on another); refused while public addresses are still mapped there.
         let Some(gateway) = describe(cx, id).await? else { return Ok(()) };

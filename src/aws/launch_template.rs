@@ -12,14 +12,78 @@ use aws_sdk_ec2::types::{
     ResourceType, Tag, VolumeType,
 };
 use base64::Engine;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
 
+use super::tags::Tags;
 use super::{
-    Applied, Attrs, Cx, Hint, Kind, Live, NEW_EC2_ID, Refused, found, gone_is_fine, note_created, retrying, tags, text,
+    Applied, Attributes, Cx, Hint, Live, NEW_EC2_ID, Refused, Stored, TypedKind, found, gone_is_fine, note_created,
+    retrying, tags,
 };
+use crate::stack::StoreKind;
 
 /// The `launch_template` kind.
 pub struct LaunchTemplate;
+
+/// A `launch_template`'s attributes; `R` is how the values other resources give are known.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LaunchTemplateAttrs<R = String> {
+    /// Its name, unique in the region.
+    pub name: String,
+    /// `al2023` (the latest Amazon Linux 2023, through SSM) or an AMI id.
+    pub ami: String,
+    /// The instance type.
+    pub instance_type: String,
+    /// The instance profile that carries the role.
+    pub instance_profile_arn: R,
+    /// The app's security group.
+    pub security_group_ids: Vec<R>,
+    /// Always true: the instances require IMDSv2.
+    pub imdsv2_required: bool,
+    /// Always true: the root volume is encrypted.
+    pub root_volume_encrypted: bool,
+    /// What the user data runs.
+    pub app: AppConfig<R>,
+    /// Its tags, which the instances carry too.
+    pub tags: Tags,
+}
+
+impl<R: Serialize> Attributes for LaunchTemplateAttrs<R> {
+    const KIND: &'static str = "launch_template";
+    const UPDATABLE: &'static [&'static str] = &[
+        "ami",
+        "instance_type",
+        "instance_profile_arn",
+        "security_group_ids",
+        "imdsv2_required",
+        "root_volume_encrypted",
+        "app",
+        "tags",
+    ];
+}
+
+/// The app the instances run, as the user data starts it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AppConfig<R = String> {
+    /// The pushed image, pinned by digest; `None` when cloudcomp did not push it.
+    pub image: Option<R>,
+    /// Where the image is, for one named by its tag.
+    pub image_repository: R,
+    /// The image's tag.
+    pub image_tag: String,
+    /// The port it listens on.
+    pub port: u16,
+    /// Where it keeps its data.
+    pub store: StoreKind,
+    /// The shared DynamoDB table, on that store.
+    pub table: Option<String>,
+    /// The region of the table and the JWT key.
+    pub region: String,
+    /// The SSM parameter holding the JWT key (absent from states written before it was).
+    pub jwt_secret_parameter: Option<R>,
+    /// Whether to seed the demo account.
+    #[serde(default)]
+    pub demo_user: bool,
+}
 
 /// The boot script, with `{{field}}`s filled from the `app` attribute.
 const USER_DATA: &str = include_str!("../../templates/user-data.sh");
@@ -33,33 +97,29 @@ pub const IMAGE_ARCHITECTURE: &str = "x86_64";
 /// How many network hops a metadata response may travel: 2 reaches a container.
 const METADATA_HOP_LIMIT: i32 = 2;
 
-/// The user data for the `app` attribute: the image (`image`, or `image_repository` and
-/// `image_tag`), port, store, table, region, the SSM parameter holding the JWT key (the
-/// app reads it with the instance role; the key itself is never in the user data) and
-/// whether to seed the demo account.
-pub fn render_user_data(app: &Value) -> String {
-    let field = |name: &str| match &app[name] {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    };
+/// The user data for `app`: the image, port, store, table, region, the SSM parameter
+/// holding the JWT key (the app reads it with the instance role; the key itself is never in
+/// the user data) and whether to seed the demo account.
+pub fn render_user_data(app: &AppConfig) -> String {
     // A pushed image is pinned by digest; one cloudcomp did not push, by its tag.
-    let image = match &app["image"] {
-        Value::String(pinned) => pinned.clone(),
-        _ => format!("{}:{}", field("image_repository"), field("image_tag")),
+    let image = match &app.image {
+        Some(pinned) => pinned.clone(),
+        None => format!("{}:{}", app.image_repository, app.image_tag),
     };
-    let table = field("table");
-    let mut env = if table.is_empty() { String::new() } else { format!("-e CLOUDCOMP_TABLE={table}") };
-    let secret = field("jwt_secret_parameter");
-    if !secret.is_empty() {
+    let mut env = app.table.as_ref().map(|table| format!("-e CLOUDCOMP_TABLE={table}")).unwrap_or_default();
+    if let Some(secret) = &app.jwt_secret_parameter {
         env.push_str(&format!(" -e CLOUDCOMP_JWT_SECRET_PARAMETER={secret}"));
     }
-    env.push_str(&format!(" -e CLOUDCOMP_DEMO_USER={}", app["demo_user"].as_bool().unwrap_or(false)));
+    env.push_str(&format!(" -e CLOUDCOMP_DEMO_USER={}", app.demo_user));
+    let store = match app.store {
+        StoreKind::Sqlite => "sqlite",
+        StoreKind::Dynamodb => "dynamodb",
+    };
     USER_DATA
         .replace("{{image}}", &image)
-        .replace("{{region}}", &field("region"))
-        .replace("{{port}}", &field("port"))
-        .replace("{{store}}", &field("store"))
+        .replace("{{region}}", &app.region)
+        .replace("{{port}}", &app.port.to_string())
+        .replace("{{store}}", store)
         .replace("{{app_env}}", env.trim_start())
 }
 
@@ -103,21 +163,21 @@ async fn ami_id(cx: &Cx, ami: &str, instance_type: &str) -> anyhow::Result<Strin
         .ok_or_else(|| anyhow::anyhow!("SSM parameter {name} has no value"))
 }
 
-async fn template_data(cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<RequestLaunchTemplateData> {
-    let groups =
-        attrs.get("security_group_ids").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str);
+async fn template_data(
+    cx: &Cx,
+    address: &str,
+    attrs: &LaunchTemplateAttrs,
+) -> anyhow::Result<RequestLaunchTemplateData> {
     let instance_tags =
-        tags::pairs(attrs, address).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
-    let user_data = base64::engine::general_purpose::STANDARD.encode(render_user_data(&attrs["app"]));
+        tags::pairs(&attrs.tags, address).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
+    let user_data = base64::engine::general_purpose::STANDARD.encode(render_user_data(&attrs.app));
     Ok(RequestLaunchTemplateData::builder()
-        .image_id(ami_id(cx, text(attrs, "ami")?, text(attrs, "instance_type")?).await?)
-        .instance_type(text(attrs, "instance_type")?.into())
+        .image_id(ami_id(cx, &attrs.ami, &attrs.instance_type).await?)
+        .instance_type(attrs.instance_type.as_str().into())
         .iam_instance_profile(
-            LaunchTemplateIamInstanceProfileSpecificationRequest::builder()
-                .arn(text(attrs, "instance_profile_arn")?)
-                .build(),
+            LaunchTemplateIamInstanceProfileSpecificationRequest::builder().arn(&attrs.instance_profile_arn).build(),
         )
-        .set_security_group_ids(Some(groups.map(str::to_string).collect()))
+        .set_security_group_ids(Some(attrs.security_group_ids.clone()))
         .metadata_options(
             LaunchTemplateInstanceMetadataOptionsRequest::builder()
                 .http_tokens(LaunchTemplateHttpTokensState::Required)
@@ -149,31 +209,16 @@ async fn template_data(cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<
 }
 
 #[async_trait]
-impl Kind for LaunchTemplate {
-    fn name(&self) -> &'static str {
-        "launch_template"
-    }
+impl TypedKind for LaunchTemplate {
+    type Attrs = LaunchTemplateAttrs;
 
-    fn updatable(&self) -> &'static [&'static str] {
-        &[
-            "ami",
-            "instance_type",
-            "instance_profile_arn",
-            "security_group_ids",
-            "imdsv2_required",
-            "root_volume_encrypted",
-            "app",
-            "tags",
-        ]
-    }
-
-    async fn create(&self, cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<Applied> {
+    async fn create(&self, cx: &Cx, address: &str, attrs: &LaunchTemplateAttrs) -> anyhow::Result<Applied> {
         let created = cx
             .ec2
             .create_launch_template()
-            .launch_template_name(text(attrs, "name")?)
+            .launch_template_name(&attrs.name)
             .launch_template_data(template_data(cx, address, attrs).await?)
-            .tag_specifications(tags::ec2_spec(attrs, address, ResourceType::LaunchTemplate))
+            .tag_specifications(tags::ec2_spec(&attrs.tags, address, ResourceType::LaunchTemplate))
             .send()
             .await
             .refused()?;
@@ -185,15 +230,28 @@ impl Kind for LaunchTemplate {
         Ok(Applied::with_id(id))
     }
 
-    async fn adopt(&self, cx: &Cx, _address: &str, attrs: &Attrs, _hint: Hint<'_>) -> anyhow::Result<Option<Applied>> {
-        let request = cx.ec2.describe_launch_templates().launch_template_names(text(attrs, "name")?);
+    async fn adopt(
+        &self,
+        cx: &Cx,
+        _address: &str,
+        attrs: &LaunchTemplateAttrs,
+        _hint: Hint<'_>,
+    ) -> anyhow::Result<Option<Applied>> {
+        let request = cx.ec2.describe_launch_templates().launch_template_names(&attrs.name);
         let found = found(request.send().await)?;
         let template = found.as_ref().and_then(|f| f.launch_templates().first());
         Ok(template.and_then(|t| t.launch_template_id()).map(Applied::with_id))
     }
 
-    async fn update(&self, cx: &Cx, address: &str, id: &str, before: &Attrs, after: &Attrs) -> anyhow::Result<Applied> {
-        let only_tags = before.iter().filter(|(k, _)| *k != "tags").eq(after.iter().filter(|(k, _)| *k != "tags"));
+    async fn update(
+        &self,
+        cx: &Cx,
+        address: &str,
+        id: &str,
+        before: &LaunchTemplateAttrs,
+        after: &LaunchTemplateAttrs,
+    ) -> anyhow::Result<Applied> {
+        let only_tags = LaunchTemplateAttrs { tags: after.tags.clone(), ..before.clone() } == *after;
         if !only_tags {
             // The group launches `$Latest`: new instances get this version.
             let version = cx
@@ -203,7 +261,7 @@ impl Kind for LaunchTemplate {
                 .launch_template_data(template_data(cx, address, after).await?);
             retrying(&[NEW_EC2_ID], || version.clone().send()).await?;
         }
-        tags::update_ec2(cx, id, before, after).await?;
+        tags::update_ec2(cx, id, &before.tags, &after.tags).await?;
         Ok(Applied::with_id(id))
     }
 
@@ -211,7 +269,7 @@ impl Kind for LaunchTemplate {
         tags::EC2_READ_LAG
     }
 
-    async fn read(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<Option<Live>> {
+    async fn read(&self, cx: &Cx, id: &str, _: Stored<'_, LaunchTemplateAttrs>) -> anyhow::Result<Option<Live>> {
         let request = cx.ec2.describe_launch_templates().launch_template_ids(id);
         let Some(found) = found(request.send().await)? else { return Ok(None) };
         Ok(found.launch_templates().first().map(|template| {
@@ -220,23 +278,32 @@ impl Kind for LaunchTemplate {
         }))
     }
 
-    async fn delete(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<()> {
+    async fn delete(&self, cx: &Cx, id: &str, _: Stored<'_, LaunchTemplateAttrs>) -> anyhow::Result<()> {
         gone_is_fine(cx.ec2.delete_launch_template().launch_template_id(id).send().await)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
-
     use super::*;
+
+    fn app() -> AppConfig {
+        AppConfig {
+            image: None,
+            image_repository: "123.dkr.ecr.us-east-1.amazonaws.com/cloudcomp/demo".into(),
+            image_tag: "abc123".into(),
+            port: 8080,
+            store: StoreKind::Dynamodb,
+            table: Some("demo-app".into()),
+            region: "us-east-1".into(),
+            jwt_secret_parameter: Some("/cloudcomp/demo/jwt-key".into()),
+            demo_user: false,
+        }
+    }
 
     #[test]
     fn user_data_names_the_image_and_is_valid_shell() {
-        let app = json!({"image_repository": "123.dkr.ecr.us-east-1.amazonaws.com/cloudcomp/demo", "image_tag": "abc123",
-            "port": 8080, "store": "dynamodb", "table": "demo-app", "region": "us-east-1",
-            "jwt_secret_parameter": "/cloudcomp/demo/jwt-key", "demo_user": false});
-        let script = render_user_data(&app);
+        let script = render_user_data(&app());
         assert!(script.contains("IMAGE='123.dkr.ecr.us-east-1.amazonaws.com/cloudcomp/demo:abc123'"));
         assert!(script.contains("-e CLOUDCOMP_TABLE=demo-app"));
         assert!(script.contains("-e CLOUDCOMP_DEMO_USER=false"), "the demo account is off unless the stack asks");
@@ -251,8 +318,7 @@ mod tests {
 
     #[test]
     fn a_pushed_image_is_pinned_by_digest() {
-        let app = json!({"image": "127.0.0.1:5000/cloudcomp-app@sha256:0123", "image_repository": null,
-            "port": 8080, "store": "sqlite", "table": null, "region": "us-east-1"});
+        let app = AppConfig { image: Some("127.0.0.1:5000/cloudcomp-app@sha256:0123".into()), ..app() };
         assert!(render_user_data(&app).contains("IMAGE='127.0.0.1:5000/cloudcomp-app@sha256:0123'"));
     }
 }

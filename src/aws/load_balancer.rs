@@ -2,18 +2,40 @@
 //! on real AWS (minutes until active), so nothing that does not need it waits for it.
 
 use std::sync::OnceLock;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::types::{LoadBalancerSchemeEnum, LoadBalancerStateEnum, LoadBalancerTypeEnum, Tag};
 
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::tags::Tags;
 use super::{
-    Applied, Attrs, CatchUp, Cx, Hint, Kind, Live, Refused, found, gone_is_fine, is_gone, note_created, poll, retrying,
-    strings, tags,
+    Applied, Attributes, CatchUp, Cx, Hint, Live, Refused, Stored, TypedKind, found, gone_is_fine, is_gone,
+    note_created, poll, retrying, tags,
 };
 
 /// The `load_balancer` kind.
 pub struct LoadBalancer;
+
+/// A `load_balancer`'s attributes; `R` is how the subnets' and security group's ids are known.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoadBalancerAttrs<R = String> {
+    /// Its name, unique in the region.
+    pub name: String,
+    /// The public subnets it spans (two zones at least).
+    pub subnet_ids: Vec<R>,
+    /// Its security group.
+    pub security_group_ids: Vec<R>,
+    /// Its tags.
+    pub tags: Tags,
+}
+
+impl<R: Serialize> Attributes for LoadBalancerAttrs<R> {
+    const KIND: &'static str = "load_balancer";
+    const UPDATABLE: &'static [&'static str] = &["subnet_ids", "security_group_ids", "tags"];
+}
 
 /// Subnets or a security group created moments ago that ELB does not know yet.
 const NEW_NETWORK: CatchUp = CatchUp {
@@ -46,30 +68,24 @@ async fn until_active(cx: &Cx, arn: &str) -> anyhow::Result<Applied> {
 }
 
 #[async_trait]
-impl Kind for LoadBalancer {
-    fn name(&self) -> &'static str {
-        "load_balancer"
-    }
+impl TypedKind for LoadBalancer {
+    type Attrs = LoadBalancerAttrs;
 
     fn expected_duration(&self) -> Duration {
         // An ALB is `provisioning` for minutes.
         Duration::from_secs(180)
     }
 
-    fn updatable(&self) -> &'static [&'static str] {
-        &["subnet_ids", "security_group_ids", "tags"]
-    }
-
-    async fn create(&self, cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<Applied> {
-        let tags = tags::pairs(attrs, address).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build());
+    async fn create(&self, cx: &Cx, address: &str, attrs: &LoadBalancerAttrs) -> anyhow::Result<Applied> {
+        let tags = tags::pairs(&attrs.tags, address).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build());
         let create = cx
             .elb
             .create_load_balancer()
-            .name(super::text(attrs, "name")?)
+            .name(&attrs.name)
             .r#type(LoadBalancerTypeEnum::Application)
             .scheme(LoadBalancerSchemeEnum::InternetFacing)
-            .set_subnets(Some(strings(attrs, "subnet_ids")))
-            .set_security_groups(Some(strings(attrs, "security_group_ids")))
+            .set_subnets(Some(attrs.subnet_ids.clone()))
+            .set_security_groups(Some(attrs.security_group_ids.clone()))
             .set_tags(Some(tags.collect()));
         let created = retrying(&[NEW_NETWORK], || create.clone().send()).await?;
         let lb =
@@ -79,8 +95,14 @@ impl Kind for LoadBalancer {
         until_active(cx, arn).await
     }
 
-    async fn adopt(&self, cx: &Cx, _address: &str, attrs: &Attrs, _hint: Hint<'_>) -> anyhow::Result<Option<Applied>> {
-        let request = cx.elb.describe_load_balancers().names(super::text(attrs, "name")?);
+    async fn adopt(
+        &self,
+        cx: &Cx,
+        _address: &str,
+        attrs: &LoadBalancerAttrs,
+        _hint: Hint<'_>,
+    ) -> anyhow::Result<Option<Applied>> {
+        let request = cx.elb.describe_load_balancers().names(&attrs.name);
         let Some(found) = found(request.send().await)? else { return Ok(None) };
         match found.load_balancers().first().and_then(|l| l.load_balancer_arn()) {
             Some(arn) => until_active(cx, arn).await.map(Some),
@@ -93,26 +115,23 @@ impl Kind for LoadBalancer {
         cx: &Cx,
         _address: &str,
         id: &str,
-        before: &Attrs,
-        after: &Attrs,
+        before: &LoadBalancerAttrs,
+        after: &LoadBalancerAttrs,
     ) -> anyhow::Result<Applied> {
-        if before.get("subnet_ids") != after.get("subnet_ids") {
-            let set = cx.elb.set_subnets().load_balancer_arn(id).set_subnets(Some(strings(after, "subnet_ids")));
+        if before.subnet_ids != after.subnet_ids {
+            let set = cx.elb.set_subnets().load_balancer_arn(id).set_subnets(Some(after.subnet_ids.clone()));
             retrying(&[NEW_NETWORK], || set.clone().send()).await?;
         }
-        if before.get("security_group_ids") != after.get("security_group_ids") {
-            let set = cx
-                .elb
-                .set_security_groups()
-                .load_balancer_arn(id)
-                .set_security_groups(Some(strings(after, "security_group_ids")));
+        if before.security_group_ids != after.security_group_ids {
+            let set = cx.elb.set_security_groups().load_balancer_arn(id);
+            let set = set.set_security_groups(Some(after.security_group_ids.clone()));
             retrying(&[NEW_NETWORK], || set.clone().send()).await?;
         }
-        tags::update_elb(cx, id, before, after).await?;
+        tags::update_elb(cx, id, &before.tags, &after.tags).await?;
         until_active(cx, id).await
     }
 
-    async fn read(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<Option<Live>> {
+    async fn read(&self, cx: &Cx, id: &str, _: Stored<'_, LoadBalancerAttrs>) -> anyhow::Result<Option<Live>> {
         let Some(found) = found(cx.elb.describe_load_balancers().load_balancer_arns(id).send().await)? else {
             return Ok(None);
         };
@@ -126,7 +145,7 @@ impl Kind for LoadBalancer {
         ))
     }
 
-    async fn delete(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<()> {
+    async fn delete(&self, cx: &Cx, id: &str, _: Stored<'_, LoadBalancerAttrs>) -> anyhow::Result<()> {
         gone_is_fine(cx.elb.delete_load_balancer().load_balancer_arn(id).send().await)?;
         poll("the load balancer to be deleted", || async {
             match cx.elb.describe_load_balancers().load_balancer_arns(id).send().await.refused() {

@@ -1,6 +1,8 @@
 //! Resource kinds: one module per kind, each the only place its SDK calls live, all with
 //! the same verbs ([`Kind`]). [`KINDS`] lists them; the engine finds a kind by name and
-//! never names one itself.
+//! never names one itself. Each module declares its attributes as one typed struct (what
+//! the plan builds, and what it can update in place) and writes its verbs against that
+//! struct ([`TypedKind`]).
 
 mod alarm;
 mod autoscaling_group;
@@ -26,6 +28,7 @@ mod serving;
 mod subnet;
 mod tags;
 mod target_group;
+mod typed;
 mod vpc;
 
 use std::collections::BTreeMap;
@@ -35,11 +38,34 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use serde_json::Value;
 
+use crate::plan::graph::Attributes;
+
+pub use alarm::AlarmAttrs;
+pub use autoscaling_group::AutoscalingGroupAttrs;
+pub use container_image::ContainerImageAttrs;
 pub use context::Cx;
-pub use launch_template::check_instance_type;
+pub use dynamodb_table::DynamodbTableAttrs;
+pub use ecr_repository::EcrRepositoryAttrs;
+pub use iam_policy_attachment::IamPolicyAttachmentAttrs;
+pub use iam_role::IamRoleAttrs;
+pub use iam_role_policy::IamRolePolicyAttrs;
+pub use instance_profile::InstanceProfileAttrs;
+pub use internet_gateway::InternetGatewayAttrs;
+pub use launch_template::{AppConfig, LaunchTemplateAttrs, check_instance_type};
+pub use listener::ListenerAttrs;
+pub use load_balancer::LoadBalancerAttrs;
 pub use refusal::{Refusal, Refused};
 pub use retry::{CatchUp, NEW_EC2_ID, NEW_IAM_ENTITY, RELEASE, retrying};
+pub use route_table::{Route, RouteTableAttrs};
+pub use scaling_policy::ScalingPolicyAttrs;
+pub use secret_parameter::SecretParameterAttrs;
+pub use security_group::{Rule, SecurityGroupAttrs};
 pub use serving::{Serving, until_serving};
+pub use subnet::SubnetAttrs;
+pub use tags::Tags;
+pub use target_group::TargetGroupAttrs;
+pub use typed::{Stored, TypedKind};
+pub use vpc::VpcAttrs;
 
 /// Attributes with every reference resolved: what a kind receives.
 pub type Attrs = BTreeMap<String, Value>;
@@ -73,7 +99,8 @@ pub struct Live {
     /// Its tags; `None` for kinds AWS cannot tag (an inline policy, a scaling policy…),
     /// which belong to a tagged parent.
     pub tags: Option<BTreeMap<String, String>>,
-    /// Live values of the attributes the kind reads back, shaped as in the stack.
+    /// Live values of the attributes the kind reads back, named and shaped as the fields of
+    /// its attributes struct.
     pub attrs: Attrs,
     /// What `status` shows beyond the id: instances, target health, alarm state.
     pub details: serde_json::Map<String, Value>,
@@ -120,33 +147,24 @@ impl Live {
     }
 }
 
-/// The verbs every resource kind has.
+/// The verbs every resource kind has, as the engine calls them: attributes as JSON, with
+/// every reference resolved. Implemented once, for every [`TypedKind`], which reads them as
+/// its typed [`Attributes`] struct.
 #[async_trait]
 pub trait Kind: Sync {
     /// The kind's name in plans and state files (`vpc`, `subnet`, …).
     fn name(&self) -> &'static str;
 
-    /// The attributes [`Kind::update`] changes in place; a change to any other replaces
-    /// the resource. The plan marks attributes updatable only from this list (a test checks
-    /// it for every kind).
+    /// The attributes [`Kind::update`] changes in place ([`Attributes::UPDATABLE`]); a
+    /// change to any other replaces the resource.
     fn updatable(&self) -> &'static [&'static str];
 
     /// Creates the resource (tagged for the stack) and waits until it is usable. Calls
     /// [`note_created`] the moment AWS answers the Create with an id.
     async fn create(&self, cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<Applied>;
 
-    /// Changes attributes in place; `before` is what was last applied. The default refuses,
-    /// for kinds whose every attribute forces a replacement.
-    async fn update(
-        &self,
-        _cx: &Cx,
-        _address: &str,
-        id: &str,
-        _before: &Attrs,
-        _after: &Attrs,
-    ) -> anyhow::Result<Applied> {
-        anyhow::bail!("{} {id} cannot be changed in place", self.name())
-    }
+    /// Changes attributes in place; `before` is what was last applied.
+    async fn update(&self, cx: &Cx, address: &str, id: &str, before: &Attrs, after: &Attrs) -> anyhow::Result<Applied>;
 
     /// About how long creating (or deleting) one takes on AWS: the executor starts the
     /// steps with the heaviest chain behind them first (the load balancer's).
@@ -157,9 +175,7 @@ pub trait Kind: Sync {
     /// How long after its creation AWS may still answer that the resource does not exist:
     /// a refresh reads a younger one again rather than take it for deleted. Zero for kinds
     /// whose reads see their creations at once.
-    fn read_lag(&self) -> Duration {
-        Duration::ZERO
-    }
+    fn read_lag(&self) -> Duration;
 
     /// Reads the live resource `id` (recorded with `attrs`); `None` when it no longer exists.
     async fn read(&self, cx: &Cx, id: &str, attrs: &Attrs) -> anyhow::Result<Option<Live>>;
@@ -173,11 +189,9 @@ pub trait Kind: Sync {
     async fn adopt(&self, cx: &Cx, address: &str, attrs: &Attrs, hint: Hint<'_>) -> anyhow::Result<Option<Applied>>;
 
     /// Every id AWS holds for `address` under the stack's tags: more than one when a cut-off
-    /// run created a copy it never recorded, so that `destroy` leaves none behind. Kinds
-    /// AWS keeps unique by name have no copies and keep this default.
-    async fn copies(&self, _cx: &Cx, _address: &str) -> anyhow::Result<Vec<String>> {
-        Ok(Vec::new())
-    }
+    /// run created a copy it never recorded, so that `destroy` leaves none behind. Empty for
+    /// kinds AWS keeps unique by name.
+    async fn copies(&self, cx: &Cx, address: &str) -> anyhow::Result<Vec<String>>;
 
     /// Deletes the resource and waits until it is gone. Deleting what is already gone succeeds.
     async fn delete(&self, cx: &Cx, id: &str, attrs: &Attrs) -> anyhow::Result<()>;
@@ -357,31 +371,6 @@ pub async fn read_settled(
     }
 }
 
-/// Reads an integer attribute that AWS wants as an `i32`.
-pub fn int(attrs: &Attrs, name: &str) -> anyhow::Result<i32> {
-    let n = attrs
-        .get(name)
-        .and_then(Value::as_i64)
-        .ok_or_else(|| anyhow::anyhow!("attribute `{name}` is missing or not a number"))?;
-    Ok(i32::try_from(n)?)
-}
-
-/// Reads a list-of-strings attribute (absent means empty).
-pub fn strings(attrs: &Attrs, name: &str) -> Vec<String> {
-    attrs
-        .get(name)
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|v| v.as_str().map(str::to_string))
-        .collect()
-}
-
-/// Reads a string attribute.
-pub fn text<'a>(attrs: &'a Attrs, name: &str) -> anyhow::Result<&'a str> {
-    attrs.get(name).and_then(Value::as_str).ok_or_else(|| anyhow::anyhow!("attribute `{name}` is missing or not text"))
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;
@@ -401,21 +390,23 @@ mod tests {
     }
 
     #[test]
-    fn the_plan_marks_updatable_only_what_each_kind_updates() {
+    fn what_each_kind_updates_in_place_are_fields_of_its_attributes() {
+        let mut planned = HashSet::new();
         for stack in stacks() {
             for resource in crate::plan::desired(&stack, "tag", true) {
                 let kind = kind(resource.kind).unwrap_or_else(|| panic!("no kind {}", resource.kind));
-                for (name, attr) in &resource.attrs {
-                    if attr.on_change == crate::plan::graph::OnChange::Update {
-                        assert!(
-                            kind.updatable().contains(name),
-                            "{} marks `{name}` updatable but the {} kind cannot update it",
-                            resource.address,
-                            kind.name()
-                        );
-                    }
+                for name in kind.updatable() {
+                    assert!(
+                        resource.attrs.contains_key(*name),
+                        "{} updates `{name}`, which it does not have",
+                        kind.name()
+                    );
                 }
+                planned.insert(kind.name());
             }
+        }
+        for kind in KINDS {
+            assert!(planned.contains(kind.name()), "no stack plans a {}: its attributes go unchecked", kind.name());
         }
     }
 

@@ -5,37 +5,42 @@ use std::collections::BTreeSet;
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{Filter, ResourceType};
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 
-use super::tags::Ec2Type;
+use super::tags::{Ec2Type, Tags};
 use super::{
-    Applied, Attrs, Cx, Hint, Kind, Live, NEW_EC2_ID, RELEASE, Refused, already_done, found, gone_is_fine,
-    note_created, retrying, tags, text,
+    Applied, Attributes, Cx, Hint, Live, NEW_EC2_ID, RELEASE, Refused, Stored, TypedKind, already_done, found,
+    gone_is_fine, note_created, retrying, tags,
 };
 
 /// The `route_table` kind.
 pub struct RouteTable;
 
-/// (destination CIDR, gateway id) of each route in the `routes` attribute.
-fn routes(attrs: &Attrs) -> BTreeSet<(String, String)> {
-    let field = |r: &Value, name: &str| r.get(name).and_then(Value::as_str).unwrap_or_default().to_string();
-    attrs
-        .get("routes")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .map(|r| (field(r, "destination"), field(r, "gateway_id")))
-        .collect()
+/// A `route_table`'s attributes; `R` is how the ids of other resources are known.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RouteTableAttrs<R = String> {
+    /// The VPC it is in.
+    pub vpc_id: R,
+    /// Its routes besides the VPC's local one.
+    pub routes: Vec<Route<R>>,
+    /// The subnets it is the route table of.
+    pub subnet_ids: Vec<R>,
+    /// Its tags.
+    pub tags: Tags,
 }
 
-fn subnet_ids(attrs: &Attrs) -> BTreeSet<String> {
-    attrs
-        .get("subnet_ids")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|v| v.as_str().map(str::to_string))
-        .collect()
+impl<R: Serialize> Attributes for RouteTableAttrs<R> {
+    const KIND: &'static str = "route_table";
+    const UPDATABLE: &'static [&'static str] = &["routes", "subnet_ids", "tags"];
+}
+
+/// A route: traffic for `destination` goes through the gateway.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Route<R = String> {
+    /// The address range it applies to.
+    pub destination: String,
+    /// The internet gateway it goes through.
+    pub gateway_id: R,
 }
 
 /// The table's current (association id, subnet id) pairs, main association excluded.
@@ -56,19 +61,56 @@ async fn associations(cx: &Cx, id: &str) -> anyhow::Result<Vec<(String, String)>
         .collect())
 }
 
+/// Brings the table `id` from `before` (`None`: just created) to `after`'s routes, subnets
+/// and tags.
+async fn change(
+    cx: &Cx,
+    id: &str,
+    before: Option<&RouteTableAttrs>,
+    after: &RouteTableAttrs,
+) -> anyhow::Result<Applied> {
+    let (old, new): (BTreeSet<&Route>, BTreeSet<&Route>) =
+        (before.iter().flat_map(|b| &b.routes).collect(), after.routes.iter().collect());
+    for route in old.iter().filter(|o| !new.iter().any(|n| n.destination == o.destination)) {
+        let delete = cx.ec2.delete_route().route_table_id(id).destination_cidr_block(&route.destination);
+        gone_is_fine(retrying(&[NEW_EC2_ID], || delete.clone().send()).await)?;
+    }
+    for Route { destination, gateway_id } in new.difference(&old) {
+        if old.iter().any(|o| o.destination == *destination) {
+            let replace =
+                cx.ec2.replace_route().route_table_id(id).destination_cidr_block(destination).gateway_id(gateway_id);
+            retrying(&[NEW_EC2_ID], || replace.clone().send()).await?;
+        } else {
+            let create =
+                cx.ec2.create_route().route_table_id(id).destination_cidr_block(destination).gateway_id(gateway_id);
+            already_done(retrying(&[NEW_EC2_ID], || create.clone().send()).await, &["RouteAlreadyExists"])?;
+        }
+    }
+    let wanted: BTreeSet<&String> = after.subnet_ids.iter().collect();
+    let current = if before.is_none() { Vec::new() } else { associations(cx, id).await? };
+    for (association, subnet) in &current {
+        if !wanted.contains(subnet) {
+            gone_is_fine(cx.ec2.disassociate_route_table().association_id(association).send().await)?;
+        }
+    }
+    for subnet in wanted.iter().filter(|s| !current.iter().any(|(_, c)| c == **s)) {
+        let associate = cx.ec2.associate_route_table().route_table_id(id).subnet_id(*subnet);
+        let associated = retrying(&[NEW_EC2_ID], || associate.clone().send()).await;
+        already_done(associated, &["Resource.AlreadyAssociated"])?;
+    }
+    if let Some(before) = before {
+        tags::update_ec2(cx, id, &before.tags, &after.tags).await?;
+    }
+    Ok(Applied::with_id(id))
+}
+
 #[async_trait]
-impl Kind for RouteTable {
-    fn name(&self) -> &'static str {
-        "route_table"
-    }
+impl TypedKind for RouteTable {
+    type Attrs = RouteTableAttrs;
 
-    fn updatable(&self) -> &'static [&'static str] {
-        &["routes", "subnet_ids", "tags"]
-    }
-
-    async fn create(&self, cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<Applied> {
-        let create = cx.ec2.create_route_table().vpc_id(text(attrs, "vpc_id")?).tag_specifications(tags::ec2_spec(
-            attrs,
+    async fn create(&self, cx: &Cx, address: &str, attrs: &RouteTableAttrs) -> anyhow::Result<Applied> {
+        let create = cx.ec2.create_route_table().vpc_id(&attrs.vpc_id).tag_specifications(tags::ec2_spec(
+            &attrs.tags,
             address,
             ResourceType::RouteTable,
         ));
@@ -79,28 +121,33 @@ impl Kind for RouteTable {
             .ok_or_else(|| anyhow::anyhow!("CreateRouteTable returned no id"))?
             .to_string();
         note_created(&id);
-        let empty = Attrs::new();
-        self.update(cx, address, &id, &empty, attrs).await
+        change(cx, &id, None, attrs).await
     }
 
-    async fn adopt(&self, cx: &Cx, address: &str, attrs: &Attrs, hint: Hint<'_>) -> anyhow::Result<Option<Applied>> {
+    async fn adopt(
+        &self,
+        cx: &Cx,
+        address: &str,
+        attrs: &RouteTableAttrs,
+        hint: Hint<'_>,
+    ) -> anyhow::Result<Option<Applied>> {
         let Some(id) = tags::adoptable(cx, Ec2Type::RouteTable, address, hint).await? else { return Ok(None) };
         let describe = cx.ec2.describe_route_tables().route_table_ids(&id);
         let found = retrying(&[NEW_EC2_ID], || describe.clone().send()).await?;
         let Some(table) = found.route_tables().first() else { return Ok(None) };
-        // What the cut-off run got done, so that the update adds only the rest.
-        let routes: Vec<Value> = table
+        // What the cut-off run got done, so that the change adds only the rest.
+        let routes = table
             .routes()
             .iter()
-            .filter_map(|r| Some(json!({"destination": r.destination_cidr_block()?, "gateway_id": r.gateway_id()?})))
-            .filter(|r| r["gateway_id"] != "local")
+            .filter_map(|r| {
+                Some(Route { destination: r.destination_cidr_block()?.into(), gateway_id: r.gateway_id()?.into() })
+            })
+            .filter(|r| r.gateway_id != "local")
             .collect();
-        let subnets: Vec<&str> =
-            table.associations().iter().filter(|a| !a.main().unwrap_or(false)).filter_map(|a| a.subnet_id()).collect();
-        let mut done = attrs.clone();
-        done.insert("routes".into(), Value::from(routes));
-        done.insert("subnet_ids".into(), json!(subnets));
-        self.update(cx, address, &id, &done, attrs).await.map(Some)
+        let associated = table.associations().iter().filter(|a| !a.main().unwrap_or(false));
+        let subnet_ids = associated.filter_map(|a| a.subnet_id()).map(str::to_string).collect();
+        let done = RouteTableAttrs { routes, subnet_ids, ..attrs.clone() };
+        change(cx, &id, Some(&done), attrs).await.map(Some)
     }
 
     async fn copies(&self, cx: &Cx, address: &str) -> anyhow::Result<Vec<String>> {
@@ -112,55 +159,24 @@ impl Kind for RouteTable {
         cx: &Cx,
         _address: &str,
         id: &str,
-        before: &Attrs,
-        after: &Attrs,
+        before: &RouteTableAttrs,
+        after: &RouteTableAttrs,
     ) -> anyhow::Result<Applied> {
-        let (old, new) = (routes(before), routes(after));
-        for (destination, _) in old.iter().filter(|(d, _)| !new.iter().any(|(n, _)| n == d)) {
-            let delete = cx.ec2.delete_route().route_table_id(id).destination_cidr_block(destination);
-            gone_is_fine(retrying(&[NEW_EC2_ID], || delete.clone().send()).await)?;
-        }
-        for (destination, gateway) in new.difference(&old) {
-            if old.iter().any(|(d, _)| d == destination) {
-                let replace =
-                    cx.ec2.replace_route().route_table_id(id).destination_cidr_block(destination).gateway_id(gateway);
-                retrying(&[NEW_EC2_ID], || replace.clone().send()).await?;
-            } else {
-                let create =
-                    cx.ec2.create_route().route_table_id(id).destination_cidr_block(destination).gateway_id(gateway);
-                already_done(retrying(&[NEW_EC2_ID], || create.clone().send()).await, &["RouteAlreadyExists"])?;
-            }
-        }
-        let wanted = subnet_ids(after);
-        let current = if before.is_empty() { Vec::new() } else { associations(cx, id).await? };
-        for (association, subnet) in &current {
-            if !wanted.contains(subnet) {
-                gone_is_fine(cx.ec2.disassociate_route_table().association_id(association).send().await)?;
-            }
-        }
-        for subnet in wanted.iter().filter(|s| !current.iter().any(|(_, c)| c == *s)) {
-            let associate = cx.ec2.associate_route_table().route_table_id(id).subnet_id(subnet);
-            let associated = retrying(&[NEW_EC2_ID], || associate.clone().send()).await;
-            already_done(associated, &["Resource.AlreadyAssociated"])?;
-        }
-        if !before.is_empty() {
-            tags::update_ec2(cx, id, before, after).await?;
-        }
-        Ok(Applied::with_id(id))
+        change(cx, id, Some(before), after).await
     }
 
     fn read_lag(&self) -> std::time::Duration {
         tags::EC2_READ_LAG
     }
 
-    async fn read(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<Option<Live>> {
+    async fn read(&self, cx: &Cx, id: &str, _: Stored<'_, RouteTableAttrs>) -> anyhow::Result<Option<Live>> {
         let Some(found) = found(cx.ec2.describe_route_tables().route_table_ids(id).send().await)? else {
             return Ok(None);
         };
         Ok(found.route_tables().first().map(|table| tags::ec2_live(table.tags())))
     }
 
-    async fn delete(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<()> {
+    async fn delete(&self, cx: &Cx, id: &str, _: Stored<'_, RouteTableAttrs>) -> anyhow::Result<()> {
         let current = associations(cx, id).await.unwrap_or_default();
         for (association, _) in current {
             gone_is_fine(cx.ec2.disassociate_route_table().association_id(association).send().await)?;

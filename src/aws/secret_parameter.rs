@@ -9,12 +9,31 @@ use async_trait::async_trait;
 use aws_sdk_ssm::types::{ParameterMetadata, ParameterStringFilter, ParameterType, ResourceTypeForTagging, Tag};
 use base64::Engine;
 use rand::Rng;
+use serde::{Deserialize, Serialize};
 
-use super::tags::TagChange;
-use super::{Applied, Attrs, Cx, Hint, Kind, Live, Refused, already_done, gone_is_fine, note_created, tags, text};
+use super::tags::{TagChange, Tags};
+use super::{
+    Applied, Attributes, Cx, Hint, Live, Refused, Stored, TypedKind, already_done, gone_is_fine, note_created, tags,
+};
 
 /// The `secret_parameter` kind.
 pub struct SecretParameter;
+
+/// A `secret_parameter`'s attributes (never its value).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SecretParameterAttrs {
+    /// Its name, a path (`/cloudcomp/<stack>/jwt-key`).
+    pub name: String,
+    /// What it holds.
+    pub description: String,
+    /// Its tags.
+    pub tags: Tags,
+}
+
+impl Attributes for SecretParameterAttrs {
+    const KIND: &'static str = "secret_parameter";
+    const UPDATABLE: &'static [&'static str] = &["tags"];
+}
 
 /// Random bytes in a new secret (256 bits, as HS256 wants).
 const SECRET_BYTES: usize = 32;
@@ -38,26 +57,20 @@ async fn existing(cx: &Cx, name: &str) -> anyhow::Result<Option<Applied>> {
 }
 
 #[async_trait]
-impl Kind for SecretParameter {
-    fn name(&self) -> &'static str {
-        "secret_parameter"
-    }
+impl TypedKind for SecretParameter {
+    type Attrs = SecretParameterAttrs;
 
-    fn updatable(&self) -> &'static [&'static str] {
-        &["tags"]
-    }
-
-    async fn create(&self, cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<Applied> {
-        let name = text(attrs, "name")?;
+    async fn create(&self, cx: &Cx, address: &str, attrs: &SecretParameterAttrs) -> anyhow::Result<Applied> {
+        let name = &attrs.name;
         let mut secret = [0u8; SECRET_BYTES];
         rand::rng().fill_bytes(&mut secret);
         let value = base64::engine::general_purpose::STANDARD.encode(secret);
-        let tags = tags::pairs(attrs, address).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build());
+        let tags = tags::pairs(&attrs.tags, address).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build());
         let put = cx
             .ssm
             .put_parameter()
             .name(name)
-            .description(text(attrs, "description")?)
+            .description(&attrs.description)
             .r#type(ParameterType::SecureString)
             .value(value)
             .set_tags(Some(tags.collect::<Result<_, _>>()?))
@@ -69,8 +82,14 @@ impl Kind for SecretParameter {
         existing(cx, name).await?.ok_or_else(|| anyhow::anyhow!("parameter {name} not found after creating it"))
     }
 
-    async fn adopt(&self, cx: &Cx, _address: &str, attrs: &Attrs, _hint: Hint<'_>) -> anyhow::Result<Option<Applied>> {
-        existing(cx, text(attrs, "name")?).await
+    async fn adopt(
+        &self,
+        cx: &Cx,
+        _address: &str,
+        attrs: &SecretParameterAttrs,
+        _hint: Hint<'_>,
+    ) -> anyhow::Result<Option<Applied>> {
+        existing(cx, &attrs.name).await
     }
 
     async fn update(
@@ -78,10 +97,10 @@ impl Kind for SecretParameter {
         cx: &Cx,
         _address: &str,
         id: &str,
-        before: &Attrs,
-        after: &Attrs,
+        before: &SecretParameterAttrs,
+        after: &SecretParameterAttrs,
     ) -> anyhow::Result<Applied> {
-        if let Some(change) = TagChange::between(before, after) {
+        if let Some(change) = TagChange::between(&before.tags, &after.tags) {
             let parameter = ResourceTypeForTagging::Parameter;
             if !change.removed.is_empty() {
                 let remove = cx.ssm.remove_tags_from_resource().resource_type(parameter.clone()).resource_id(id);
@@ -94,7 +113,7 @@ impl Kind for SecretParameter {
         existing(cx, id).await?.ok_or_else(|| anyhow::anyhow!("parameter {id} is gone"))
     }
 
-    async fn read(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<Option<Live>> {
+    async fn read(&self, cx: &Cx, id: &str, _: Stored<'_, SecretParameterAttrs>) -> anyhow::Result<Option<Live>> {
         let Some(parameter) = metadata(cx, id).await? else { return Ok(None) };
         let request = cx.ssm.list_tags_for_resource().resource_type(ResourceTypeForTagging::Parameter).resource_id(id);
         let tags = request.send().await.refused()?;
@@ -105,7 +124,7 @@ impl Kind for SecretParameter {
         ))
     }
 
-    async fn delete(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<()> {
+    async fn delete(&self, cx: &Cx, id: &str, _: Stored<'_, SecretParameterAttrs>) -> anyhow::Result<()> {
         gone_is_fine(cx.ssm.delete_parameter().name(id).send().await)
     }
 }

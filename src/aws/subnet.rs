@@ -4,15 +4,39 @@
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, Filter, LocationType, ResourceType};
+use serde::{Deserialize, Serialize};
 
-use super::tags::Ec2Type;
+use super::tags::{Ec2Type, Tags};
 use super::{
-    Applied, Attrs, CatchUp, Cx, Hint, Kind, Live, NEW_EC2_ID, RELEASE, Refused, found, gone_is_fine, note_created,
-    retrying, tags, text,
+    Applied, Attributes, CatchUp, Cx, Hint, Live, NEW_EC2_ID, RELEASE, Refused, Stored, TypedKind, found, gone_is_fine,
+    note_created, retrying, tags,
 };
 
 /// The `subnet` kind.
 pub struct Subnet;
+
+/// A `subnet`'s attributes; `R` is how the VPC's id is known (a `String` once resolved).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SubnetAttrs<R = String> {
+    /// The VPC it is in.
+    pub vpc_id: R,
+    /// Its address range, within the VPC's.
+    pub cidr_block: String,
+    /// Which of the region's usable zones (in name order) it is in.
+    pub availability_zone_index: usize,
+    /// Whether instances launched in it get public addresses (they pull the image).
+    pub map_public_ip_on_launch: bool,
+    /// The instance type its zone must offer (absent from states written before it was).
+    #[serde(default)]
+    pub instance_type: String,
+    /// Its tags.
+    pub tags: Tags,
+}
+
+impl<R: Serialize> Attributes for SubnetAttrs<R> {
+    const KIND: &'static str = "subnet";
+    const UPDATABLE: &'static [&'static str] = &["map_public_ip_on_launch", "instance_type", "tags"];
+}
 
 /// The region's availability zones that can run `instance_type`, in name order.
 async fn usable_zones(cx: &Cx, instance_type: &str) -> anyhow::Result<Vec<String>> {
@@ -59,8 +83,7 @@ async fn availability_zone(cx: &Cx, index: usize, instance_type: &str) -> anyhow
     })
 }
 
-async fn set_public_ip(cx: &Cx, id: &str, attrs: &Attrs) -> anyhow::Result<()> {
-    let public = attrs.get("map_public_ip_on_launch").and_then(|v| v.as_bool()).unwrap_or(true);
+async fn set_public_ip(cx: &Cx, id: &str, public: bool) -> anyhow::Result<()> {
     let modify = cx
         .ec2
         .modify_subnet_attribute()
@@ -79,39 +102,38 @@ async fn zone_of(cx: &Cx, id: &str) -> anyhow::Result<String> {
 }
 
 #[async_trait]
-impl Kind for Subnet {
-    fn name(&self) -> &'static str {
-        "subnet"
-    }
+impl TypedKind for Subnet {
+    type Attrs = SubnetAttrs;
 
-    fn updatable(&self) -> &'static [&'static str] {
-        &["map_public_ip_on_launch", "instance_type", "tags"]
-    }
-
-    async fn create(&self, cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<Applied> {
-        let index = attrs.get("availability_zone_index").and_then(|v| v.as_u64()).unwrap_or(0);
-        let zone = availability_zone(cx, usize::try_from(index)?, text(attrs, "instance_type")?).await?;
+    async fn create(&self, cx: &Cx, address: &str, attrs: &SubnetAttrs) -> anyhow::Result<Applied> {
+        let zone = availability_zone(cx, attrs.availability_zone_index, &attrs.instance_type).await?;
         let create = cx
             .ec2
             .create_subnet()
-            .vpc_id(text(attrs, "vpc_id")?)
-            .cidr_block(text(attrs, "cidr_block")?)
+            .vpc_id(&attrs.vpc_id)
+            .cidr_block(&attrs.cidr_block)
             .availability_zone(&zone)
-            .tag_specifications(tags::ec2_spec(attrs, address, ResourceType::Subnet));
+            .tag_specifications(tags::ec2_spec(&attrs.tags, address, ResourceType::Subnet));
         let created = retrying(&[NEW_EC2_ID], || create.clone().send()).await?;
         let id = created
             .subnet()
             .and_then(|s| s.subnet_id())
             .ok_or_else(|| anyhow::anyhow!("CreateSubnet returned no id"))?;
         note_created(id);
-        set_public_ip(cx, id, attrs).await?;
+        set_public_ip(cx, id, attrs.map_public_ip_on_launch).await?;
         Ok(Applied::with_id(id).output("availability_zone", zone))
     }
 
-    async fn adopt(&self, cx: &Cx, address: &str, attrs: &Attrs, hint: Hint<'_>) -> anyhow::Result<Option<Applied>> {
+    async fn adopt(
+        &self,
+        cx: &Cx,
+        address: &str,
+        attrs: &SubnetAttrs,
+        hint: Hint<'_>,
+    ) -> anyhow::Result<Option<Applied>> {
         let Some(id) = tags::adoptable(cx, Ec2Type::Subnet, address, hint).await? else { return Ok(None) };
         let zone = zone_of(cx, &id).await?;
-        set_public_ip(cx, &id, attrs).await?;
+        set_public_ip(cx, &id, attrs.map_public_ip_on_launch).await?;
         Ok(Some(Applied::with_id(id).output("availability_zone", zone)))
     }
 
@@ -124,21 +146,21 @@ impl Kind for Subnet {
         cx: &Cx,
         _address: &str,
         id: &str,
-        before: &Attrs,
-        after: &Attrs,
+        before: &SubnetAttrs,
+        after: &SubnetAttrs,
     ) -> anyhow::Result<Applied> {
-        if before.get("instance_type") != after.get("instance_type") {
-            let (zone, instance_type) = (zone_of(cx, id).await?, text(after, "instance_type")?);
+        if before.instance_type != after.instance_type {
+            let (zone, instance_type) = (zone_of(cx, id).await?, &after.instance_type);
             anyhow::ensure!(
                 usable_zones(cx, instance_type).await?.contains(&zone),
                 "instance type {instance_type} is not offered in {zone}, where subnet {id} lives: pick another type, \
                  or destroy the stack and create it again"
             );
         }
-        if before.get("map_public_ip_on_launch") != after.get("map_public_ip_on_launch") {
-            set_public_ip(cx, id, after).await?;
+        if before.map_public_ip_on_launch != after.map_public_ip_on_launch {
+            set_public_ip(cx, id, after.map_public_ip_on_launch).await?;
         }
-        tags::update_ec2(cx, id, before, after).await?;
+        tags::update_ec2(cx, id, &before.tags, &after.tags).await?;
         Ok(Applied::with_id(id))
     }
 
@@ -146,7 +168,7 @@ impl Kind for Subnet {
         tags::EC2_READ_LAG
     }
 
-    async fn read(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<Option<Live>> {
+    async fn read(&self, cx: &Cx, id: &str, _: Stored<'_, SubnetAttrs>) -> anyhow::Result<Option<Live>> {
         let Some(found) = found(cx.ec2.describe_subnets().subnet_ids(id).send().await)? else { return Ok(None) };
         Ok(found.subnets().first().map(|subnet| {
             tags::ec2_live(subnet.tags())
@@ -156,7 +178,7 @@ impl Kind for Subnet {
         }))
     }
 
-    async fn delete(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<()> {
+    async fn delete(&self, cx: &Cx, id: &str, _: Stored<'_, SubnetAttrs>) -> anyhow::Result<()> {
         // Network interfaces of the load balancer and instances linger after they are gone.
         let release = CatchUp { waiting_for: "network interfaces to leave the subnet", ..RELEASE };
         gone_is_fine(retrying(&[release], || cx.ec2.delete_subnet().subnet_id(id).send()).await)

@@ -1,24 +1,22 @@
 //! Tags: every resource carries the stack's tags, `cloudcomp:stack=<name>` among them, and
 //! `cloudcomp:address=<address>` so that a resource can be matched to its plan entry.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
-use serde_json::Value;
 
-use super::{Attrs, Cx, Hint, Live, NEW_EC2_ID, Refused, retrying};
+use super::{Cx, Hint, Live, NEW_EC2_ID, Refused, retrying};
 
 /// Tag key naming the resource's address in the stack.
 pub const ADDRESS_TAG: &str = "cloudcomp:address";
 
-/// The `tags` attribute as key/value pairs, plus the address tag.
-pub fn pairs(attrs: &Attrs, address: &str) -> Vec<(String, String)> {
-    let mut pairs: Vec<(String, String)> = match attrs.get("tags") {
-        Some(Value::Object(tags)) => {
-            tags.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect()
-        }
-        _ => Vec::new(),
-    };
+/// A resource's `tags` attribute: the stack's tags, `cloudcomp:stack` among them.
+pub type Tags = BTreeMap<String, String>;
+
+/// `tags` as key/value pairs, plus the address tag.
+pub fn pairs(tags: &Tags, address: &str) -> Vec<(String, String)> {
+    let mut pairs: Vec<(String, String)> = tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     pairs.push((ADDRESS_TAG.to_string(), address.to_string()));
     pairs
 }
@@ -105,8 +103,8 @@ pub async fn adoptable(cx: &Cx, ty: Ec2Type, address: &str, hint: Hint<'_>) -> a
 }
 
 /// EC2 tags for a new resource of `resource_type`.
-pub fn ec2_spec(attrs: &Attrs, address: &str, resource_type: ResourceType) -> TagSpecification {
-    let tags = pairs(attrs, address).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build());
+pub fn ec2_spec(tags: &Tags, address: &str, resource_type: ResourceType) -> TagSpecification {
+    let tags = pairs(tags, address).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build());
     TagSpecification::builder().resource_type(resource_type).set_tags(Some(tags.collect())).build()
 }
 
@@ -120,9 +118,9 @@ pub struct TagChange {
 }
 
 impl TagChange {
-    /// The change from `before`'s tags to `after`'s, if any.
-    pub fn between(before: &Attrs, after: &Attrs) -> Option<TagChange> {
-        if before.get("tags") == after.get("tags") {
+    /// The change from the tags `before` to `after`, if any.
+    pub fn between(before: &Tags, after: &Tags) -> Option<TagChange> {
+        if before == after {
             return None;
         }
         let (old, new) = (pairs(before, ""), pairs(after, ""));
@@ -137,7 +135,7 @@ impl TagChange {
 }
 
 /// Brings an EC2 resource's tags from `before` to `after` (the address tag is left alone).
-pub async fn update_ec2(cx: &Cx, id: &str, before: &Attrs, after: &Attrs) -> anyhow::Result<()> {
+pub async fn update_ec2(cx: &Cx, id: &str, before: &Tags, after: &Tags) -> anyhow::Result<()> {
     let Some(change) = TagChange::between(before, after) else { return Ok(()) };
     let removed: Vec<Tag> = change.removed.iter().map(|k| Tag::builder().key(k).build()).collect();
     if !removed.is_empty() {
@@ -156,7 +154,7 @@ pub fn ec2_live(tags: &[Tag]) -> Live {
 }
 
 /// Brings a load-balancing resource's (`arn`) tags from `before` to `after`.
-pub async fn update_elb(cx: &Cx, arn: &str, before: &Attrs, after: &Attrs) -> anyhow::Result<()> {
+pub async fn update_elb(cx: &Cx, arn: &str, before: &Tags, after: &Tags) -> anyhow::Result<()> {
     use aws_sdk_elasticloadbalancingv2::types::Tag;
     let Some(change) = TagChange::between(before, after) else { return Ok(()) };
     if !change.removed.is_empty() {

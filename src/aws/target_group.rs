@@ -6,15 +6,52 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::types::{ProtocolEnum, Tag, TargetGroupAttribute, TargetTypeEnum};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::tags::Tags;
 use super::{
-    Applied, Attrs, CatchUp, Cx, Hint, Kind, Live, Refused, found, gone_is_fine, int, note_created, retrying, tags,
-    text,
+    Applied, Attributes, CatchUp, Cx, Hint, Live, Refused, Stored, TypedKind, found, gone_is_fine, note_created,
+    retrying, tags,
 };
 
 /// The `target_group` kind.
 pub struct TargetGroup;
+
+/// A `target_group`'s attributes; `R` is how the VPC's id is known.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetGroupAttrs<R = String> {
+    /// Its name, unique in the region.
+    pub name: String,
+    /// The VPC its instances are in.
+    pub vpc_id: R,
+    /// The port the instances serve on.
+    pub port: u16,
+    /// The path the load balancer checks.
+    pub health_check_path: String,
+    /// Seconds between checks.
+    pub health_check_interval_seconds: u32,
+    /// Seconds a check may take (absent from states written before it was).
+    #[serde(default)]
+    pub health_check_timeout_seconds: u32,
+    /// Seconds a deregistered instance gets to finish its requests (absent from states
+    /// written before it was).
+    #[serde(default)]
+    pub deregistration_delay_seconds: u32,
+    /// Its tags.
+    pub tags: Tags,
+}
+
+impl<R: Serialize> Attributes for TargetGroupAttrs<R> {
+    const KIND: &'static str = "target_group";
+    const UPDATABLE: &'static [&'static str] = &[
+        "health_check_path",
+        "health_check_interval_seconds",
+        "health_check_timeout_seconds",
+        "deregistration_delay_seconds",
+        "tags",
+    ];
+}
 
 /// A VPC created moments ago that ELB does not know yet.
 const NEW_VPC: CatchUp = CatchUp {
@@ -35,42 +72,30 @@ const LISTENER_RELEASE: CatchUp = CatchUp {
 /// ELB's attribute for the deregistration delay.
 const DEREGISTRATION_DELAY: &str = "deregistration_delay.timeout_seconds";
 
-async fn set_deregistration_delay(cx: &Cx, arn: &str, attrs: &Attrs) -> anyhow::Result<()> {
-    let delay = int(attrs, "deregistration_delay_seconds")?;
+async fn set_deregistration_delay(cx: &Cx, arn: &str, attrs: &TargetGroupAttrs) -> anyhow::Result<()> {
+    let delay = attrs.deregistration_delay_seconds;
     let attribute = TargetGroupAttribute::builder().key(DEREGISTRATION_DELAY).value(delay.to_string()).build();
     cx.elb.modify_target_group_attributes().target_group_arn(arn).attributes(attribute).send().await.refused()?;
     Ok(())
 }
 
 #[async_trait]
-impl Kind for TargetGroup {
-    fn name(&self) -> &'static str {
-        "target_group"
-    }
+impl TypedKind for TargetGroup {
+    type Attrs = TargetGroupAttrs;
 
-    fn updatable(&self) -> &'static [&'static str] {
-        &[
-            "health_check_path",
-            "health_check_interval_seconds",
-            "health_check_timeout_seconds",
-            "deregistration_delay_seconds",
-            "tags",
-        ]
-    }
-
-    async fn create(&self, cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<Applied> {
-        let tags = tags::pairs(attrs, address).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build());
+    async fn create(&self, cx: &Cx, address: &str, attrs: &TargetGroupAttrs) -> anyhow::Result<Applied> {
+        let tags = tags::pairs(&attrs.tags, address).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build());
         let create = cx
             .elb
             .create_target_group()
-            .name(text(attrs, "name")?)
+            .name(&attrs.name)
             .protocol(ProtocolEnum::Http)
-            .port(int(attrs, "port")?)
-            .vpc_id(text(attrs, "vpc_id")?)
+            .port(i32::from(attrs.port))
+            .vpc_id(&attrs.vpc_id)
             .target_type(TargetTypeEnum::Instance)
-            .health_check_path(text(attrs, "health_check_path")?)
-            .health_check_interval_seconds(int(attrs, "health_check_interval_seconds")?)
-            .health_check_timeout_seconds(int(attrs, "health_check_timeout_seconds")?)
+            .health_check_path(&attrs.health_check_path)
+            .health_check_interval_seconds(i32::try_from(attrs.health_check_interval_seconds)?)
+            .health_check_timeout_seconds(i32::try_from(attrs.health_check_timeout_seconds)?)
             .set_tags(Some(tags.collect()));
         let created = retrying(&[NEW_VPC], || create.clone().send()).await?;
         let arn = created
@@ -83,8 +108,14 @@ impl Kind for TargetGroup {
         Ok(Applied::with_id(arn).output("arn", arn))
     }
 
-    async fn adopt(&self, cx: &Cx, _address: &str, attrs: &Attrs, _hint: Hint<'_>) -> anyhow::Result<Option<Applied>> {
-        let found = found(cx.elb.describe_target_groups().names(text(attrs, "name")?).send().await)?;
+    async fn adopt(
+        &self,
+        cx: &Cx,
+        _address: &str,
+        attrs: &TargetGroupAttrs,
+        _hint: Hint<'_>,
+    ) -> anyhow::Result<Option<Applied>> {
+        let found = found(cx.elb.describe_target_groups().names(&attrs.name).send().await)?;
         let arn = found.as_ref().and_then(|f| f.target_groups().first()).and_then(|t| t.target_group_arn());
         let Some(arn) = arn else { return Ok(None) };
         set_deregistration_delay(cx, arn, attrs).await?;
@@ -96,26 +127,26 @@ impl Kind for TargetGroup {
         cx: &Cx,
         _address: &str,
         id: &str,
-        before: &Attrs,
-        after: &Attrs,
+        before: &TargetGroupAttrs,
+        after: &TargetGroupAttrs,
     ) -> anyhow::Result<Applied> {
         cx.elb
             .modify_target_group()
             .target_group_arn(id)
-            .health_check_path(text(after, "health_check_path")?)
-            .health_check_interval_seconds(int(after, "health_check_interval_seconds")?)
-            .health_check_timeout_seconds(int(after, "health_check_timeout_seconds")?)
+            .health_check_path(&after.health_check_path)
+            .health_check_interval_seconds(i32::try_from(after.health_check_interval_seconds)?)
+            .health_check_timeout_seconds(i32::try_from(after.health_check_timeout_seconds)?)
             .send()
             .await
             .refused()?;
-        if before.get("deregistration_delay_seconds") != after.get("deregistration_delay_seconds") {
+        if before.deregistration_delay_seconds != after.deregistration_delay_seconds {
             set_deregistration_delay(cx, id, after).await?;
         }
-        tags::update_elb(cx, id, before, after).await?;
+        tags::update_elb(cx, id, &before.tags, &after.tags).await?;
         Ok(Applied::with_id(id))
     }
 
-    async fn read(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<Option<Live>> {
+    async fn read(&self, cx: &Cx, id: &str, _: Stored<'_, TargetGroupAttrs>) -> anyhow::Result<Option<Live>> {
         let Some(found) = found(cx.elb.describe_target_groups().target_group_arns(id).send().await)? else {
             return Ok(None);
         };
@@ -147,7 +178,7 @@ impl Kind for TargetGroup {
         Ok(Some(live))
     }
 
-    async fn delete(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<()> {
+    async fn delete(&self, cx: &Cx, id: &str, _: Stored<'_, TargetGroupAttrs>) -> anyhow::Result<()> {
         let delete = || cx.elb.delete_target_group().target_group_arn(id).send();
         gone_is_fine(retrying(&[LISTENER_RELEASE], delete).await)
     }

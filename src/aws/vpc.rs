@@ -2,14 +2,30 @@
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};
+use serde::{Deserialize, Serialize};
 
+use super::tags::{Ec2Type, Tags};
 use super::{
-    Applied, Attrs, Cx, Hint, Kind, Live, NEW_EC2_ID, Refused, found, gone_is_fine, note_created, retrying, tags, text,
+    Applied, Attributes, Cx, Hint, Live, NEW_EC2_ID, RELEASE, Refused, Stored, TypedKind, found, gone_is_fine,
+    note_created, retrying, tags,
 };
-use super::{RELEASE, tags::Ec2Type};
 
 /// The `vpc` kind.
 pub struct Vpc;
+
+/// A `vpc`'s attributes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VpcAttrs {
+    /// Its address range.
+    pub cidr_block: String,
+    /// Its tags.
+    pub tags: Tags,
+}
+
+impl Attributes for VpcAttrs {
+    const KIND: &'static str = "vpc";
+    const UPDATABLE: &'static [&'static str] = &["tags"];
+}
 
 async fn enable_dns_hostnames(cx: &Cx, id: &str) -> anyhow::Result<Applied> {
     let modify = cx
@@ -22,21 +38,15 @@ async fn enable_dns_hostnames(cx: &Cx, id: &str) -> anyhow::Result<Applied> {
 }
 
 #[async_trait]
-impl Kind for Vpc {
-    fn name(&self) -> &'static str {
-        "vpc"
-    }
+impl TypedKind for Vpc {
+    type Attrs = VpcAttrs;
 
-    fn updatable(&self) -> &'static [&'static str] {
-        &["tags"]
-    }
-
-    async fn create(&self, cx: &Cx, address: &str, attrs: &Attrs) -> anyhow::Result<Applied> {
+    async fn create(&self, cx: &Cx, address: &str, attrs: &VpcAttrs) -> anyhow::Result<Applied> {
         let created = cx
             .ec2
             .create_vpc()
-            .cidr_block(text(attrs, "cidr_block")?)
-            .tag_specifications(tags::ec2_spec(attrs, address, ResourceType::Vpc))
+            .cidr_block(&attrs.cidr_block)
+            .tag_specifications(tags::ec2_spec(&attrs.tags, address, ResourceType::Vpc))
             .send()
             .await
             .refused()?;
@@ -45,7 +55,7 @@ impl Kind for Vpc {
         enable_dns_hostnames(cx, id).await
     }
 
-    async fn adopt(&self, cx: &Cx, address: &str, _attrs: &Attrs, hint: Hint<'_>) -> anyhow::Result<Option<Applied>> {
+    async fn adopt(&self, cx: &Cx, address: &str, _: &VpcAttrs, hint: Hint<'_>) -> anyhow::Result<Option<Applied>> {
         match tags::adoptable(cx, Ec2Type::Vpc, address, hint).await? {
             Some(id) => enable_dns_hostnames(cx, &id).await.map(Some),
             None => Ok(None),
@@ -61,10 +71,10 @@ impl Kind for Vpc {
         cx: &Cx,
         _address: &str,
         id: &str,
-        before: &Attrs,
-        after: &Attrs,
+        before: &VpcAttrs,
+        after: &VpcAttrs,
     ) -> anyhow::Result<Applied> {
-        tags::update_ec2(cx, id, before, after).await?;
+        tags::update_ec2(cx, id, &before.tags, &after.tags).await?;
         Ok(Applied::with_id(id))
     }
 
@@ -72,7 +82,7 @@ impl Kind for Vpc {
         tags::EC2_READ_LAG
     }
 
-    async fn read(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<Option<Live>> {
+    async fn read(&self, cx: &Cx, id: &str, _: Stored<'_, VpcAttrs>) -> anyhow::Result<Option<Live>> {
         let Some(found) = found(cx.ec2.describe_vpcs().vpc_ids(id).send().await)? else { return Ok(None) };
         Ok(found
             .vpcs()
@@ -80,7 +90,7 @@ impl Kind for Vpc {
             .map(|vpc| tags::ec2_live(vpc.tags()).attr("cidr_block", vpc.cidr_block().unwrap_or_default())))
     }
 
-    async fn delete(&self, cx: &Cx, id: &str, _attrs: &Attrs) -> anyhow::Result<()> {
+    async fn delete(&self, cx: &Cx, id: &str, _: Stored<'_, VpcAttrs>) -> anyhow::Result<()> {
         gone_is_fine(retrying(&[RELEASE], || cx.ec2.delete_vpc().vpc_id(id).send()).await)
     }
 }

@@ -1,9 +1,15 @@
 //! The stack model → the resources it needs, in dependency order (see DESIGN.md, "Resources
 //! and their order"). Pure: the only inputs are the stack and the image to run.
 
-use serde_json::{Value, json};
+use std::collections::BTreeMap;
 
-use super::graph::{Resource, reference};
+use super::graph::{Ref, Resource};
+use crate::aws::{
+    AlarmAttrs, AppConfig, AutoscalingGroupAttrs, ContainerImageAttrs, DynamodbTableAttrs, EcrRepositoryAttrs,
+    IamPolicyAttachmentAttrs, IamRoleAttrs, IamRolePolicyAttrs, InstanceProfileAttrs, InternetGatewayAttrs,
+    LaunchTemplateAttrs, ListenerAttrs, LoadBalancerAttrs, Route, RouteTableAttrs, Rule, ScalingPolicyAttrs,
+    SecretParameterAttrs, SecurityGroupAttrs, SubnetAttrs, Tags, TargetGroupAttrs, VpcAttrs,
+};
 use crate::stack::{Stack, StoreKind};
 
 /// Tag key that marks every resource of a stack; destroy touches nothing without it.
@@ -19,119 +25,106 @@ pub fn desired(stack: &Stack, image_tag: &str, pushed: bool) -> Vec<Resource> {
     let name = &stack.name;
     let tags = tags(stack);
     let net = &stack.network;
+    let vpc_id = || Ref::to("vpc", "id");
     let mut out = Vec::new();
 
-    out.push(Resource::new("vpc", "vpc").fixed("cidr_block", json!(net.vpc_cidr)).set("tags", tags.clone()));
+    out.push(Resource::of("vpc", &VpcAttrs { cidr_block: net.vpc_cidr.to_string(), tags: tags.clone() }));
     let subnets: Vec<String> = (0..net.public_subnets.len()).map(|i| format!("subnet.public[{i}]")).collect();
     for (i, cidr) in net.public_subnets.iter().enumerate() {
-        out.push(
-            Resource::new("subnet", subnets[i].clone())
-                .fixed("vpc_id", reference("vpc", "id"))
-                .fixed("cidr_block", json!(cidr))
-                .fixed("availability_zone_index", json!(i))
-                .set("map_public_ip_on_launch", json!(true))
-                // Its zone must offer the instance type.
-                .set("instance_type", json!(stack.instances.instance_type))
-                .set("tags", tags.clone()),
-        );
+        let subnet = SubnetAttrs {
+            vpc_id: vpc_id(),
+            cidr_block: cidr.to_string(),
+            availability_zone_index: i,
+            map_public_ip_on_launch: true,
+            // Its zone must offer the instance type.
+            instance_type: stack.instances.instance_type.clone(),
+            tags: tags.clone(),
+        };
+        out.push(Resource::of(subnets[i].clone(), &subnet));
     }
-    let subnet_ids: Value = subnets.iter().map(|s| reference(s, "id")).collect();
-    out.push(
-        Resource::new("internet_gateway", "internet_gateway")
-            .fixed("vpc_id", reference("vpc", "id"))
-            .set("tags", tags.clone()),
-    );
-    out.push(
-        Resource::new("route_table", "route_table.public")
-            .fixed("vpc_id", reference("vpc", "id"))
-            .set("routes", json!([{ "destination": "0.0.0.0/0", "gateway_id": reference("internet_gateway", "id") }]))
-            .set("subnet_ids", subnet_ids.clone())
-            .set("tags", tags.clone()),
-    );
+    let subnet_ids: Vec<Ref> = subnets.iter().map(|s| Ref::to(s, "id")).collect();
+    out.push(Resource::of("internet_gateway", &InternetGatewayAttrs { vpc_id: vpc_id(), tags: tags.clone() }));
+    let route_table = RouteTableAttrs {
+        vpc_id: vpc_id(),
+        routes: vec![Route { destination: "0.0.0.0/0".into(), gateway_id: Ref::to("internet_gateway", "id") }],
+        subnet_ids: subnet_ids.clone(),
+        tags: tags.clone(),
+    };
+    out.push(Resource::of("route_table.public", &route_table));
 
-    out.push(
-        Resource::new("security_group", "security_group.alb")
-            .fixed("vpc_id", reference("vpc", "id"))
-            .fixed("name", json!(format!("{name}-alb")))
-            .fixed("description", json!(format!("cloudcomp {name}: load balancer")))
-            .set("ingress", json!([{ "port": 80, "cidrs": net.allow_from }]))
-            .set("tags", tags.clone()),
-    );
-    out.push(
-        Resource::new("security_group", "security_group.app")
-            .fixed("vpc_id", reference("vpc", "id"))
-            .fixed("name", json!(format!("{name}-app")))
-            .fixed(
-                "description",
-                json!(format!("cloudcomp {name}: app instances, reachable only from the load balancer")),
-            )
-            .set(
-                "ingress",
-                json!([{ "port": stack.app.port, "source_security_group_id": reference("security_group.alb", "id") }]),
-            )
-            .set("tags", tags.clone()),
-    );
+    let security_group = |role: &str, purpose: &str, rule: Rule<Ref>| {
+        let group = SecurityGroupAttrs {
+            vpc_id: vpc_id(),
+            name: format!("{name}-{role}"),
+            description: format!("cloudcomp {name}: {purpose}"),
+            ingress: vec![rule],
+            tags: tags.clone(),
+        };
+        Resource::of(format!("security_group.{role}"), &group)
+    };
+    let allowed_ranges = Some(net.allow_from.iter().map(ToString::to_string).collect());
+    out.push(security_group(
+        "alb",
+        "load balancer",
+        Rule { port: 80, cidrs: allowed_ranges, source_security_group_id: None },
+    ));
+    let from_the_load_balancer = Some(Ref::to("security_group.alb", "id"));
+    out.push(security_group(
+        "app",
+        "app instances, reachable only from the load balancer",
+        Rule { port: stack.app.port, cidrs: None, source_security_group_id: from_the_load_balancer },
+    ));
 
-    out.push(
-        Resource::new("iam_role", "iam_role.instance")
-            .fixed("name", json!(format!("{name}-instance")))
-            .set("assume_role_service", json!("ec2.amazonaws.com"))
-            .set("tags", tags.clone()),
-    );
+    let role = IamRoleAttrs {
+        name: format!("{name}-instance"),
+        assume_role_service: "ec2.amazonaws.com".into(),
+        tags: tags.clone(),
+    };
+    out.push(Resource::of("iam_role.instance", &role));
+    let role_name = || Ref::to("iam_role.instance", "name");
     let shared_table = stack.app.store == StoreKind::Dynamodb;
     if shared_table {
-        out.push(
-            Resource::new("dynamodb_table", "dynamodb_table.app")
-                .fixed("name", json!(format!("{name}-app")))
-                .fixed("hash_key", json!("pk"))
-                .fixed("range_key", json!("sk"))
-                .set("billing_mode", json!("PAY_PER_REQUEST"))
-                // The app's rate-limit counters expire by it.
-                .set("ttl_attribute", json!("expires_at"))
-                .set("tags", tags.clone()),
-        );
-        out.push(
-            Resource::new("iam_role_policy", "iam_role_policy.table")
-                .fixed("role_name", reference("iam_role.instance", "name"))
-                .fixed("name", json!("dynamodb-table"))
-                .set("actions", json!(TABLE_ACTIONS))
-                .set(
-                    "resources",
-                    json!([reference("dynamodb_table.app", "arn"), reference("dynamodb_table.app", "index_arn")]),
-                ),
-        );
+        let table = DynamodbTableAttrs {
+            name: format!("{name}-app"),
+            hash_key: "pk".into(),
+            range_key: "sk".into(),
+            billing_mode: "PAY_PER_REQUEST".into(),
+            // The app's rate-limit counters expire by it.
+            ttl_attribute: "expires_at".into(),
+            tags: tags.clone(),
+        };
+        out.push(Resource::of("dynamodb_table.app", &table));
+        let policy = IamRolePolicyAttrs {
+            role_name: role_name(),
+            name: "dynamodb-table".into(),
+            actions: TABLE_ACTIONS.iter().map(|a| a.to_string()).collect(),
+            resources: vec![Ref::to("dynamodb_table.app", "arn"), Ref::to("dynamodb_table.app", "index_arn")],
+        };
+        out.push(Resource::of("iam_role_policy.table", &policy));
     }
     // The JWT key every instance signs and checks tokens with: only the role may read it.
-    out.push(
-        Resource::new("secret_parameter", "secret_parameter.jwt_key")
-            .fixed("name", json!(format!("/cloudcomp/{name}/jwt-key")))
-            .fixed("description", json!(format!("cloudcomp {name}: the app's JWT signing key")))
-            .set("tags", tags.clone()),
-    );
-    out.push(
-        Resource::new("iam_role_policy", "iam_role_policy.secrets")
-            .fixed("role_name", reference("iam_role.instance", "name"))
-            .fixed("name", json!("read-secrets"))
-            .set("actions", json!(["ssm:GetParameter"]))
-            .set("resources", json!([reference("secret_parameter.jwt_key", "arn")])),
-    );
+    let jwt_key = SecretParameterAttrs {
+        name: format!("/cloudcomp/{name}/jwt-key"),
+        description: format!("cloudcomp {name}: the app's JWT signing key"),
+        tags: tags.clone(),
+    };
+    out.push(Resource::of("secret_parameter.jwt_key", &jwt_key));
+    let read_secrets = IamRolePolicyAttrs {
+        role_name: role_name(),
+        name: "read-secrets".into(),
+        actions: vec!["ssm:GetParameter".into()],
+        resources: vec![Ref::to("secret_parameter.jwt_key", "arn")],
+    };
+    out.push(Resource::of("iam_role_policy.secrets", &read_secrets));
     let pulls_from_ecr = stack.app.registry.is_none();
     if pulls_from_ecr {
-        out.push(
-            Resource::new("ecr_repository", "ecr_repository.app")
-                .fixed("name", json!(format!("cloudcomp/{name}")))
-                .set("tags", tags.clone()),
-        );
-        out.push(
-            Resource::new("iam_policy_attachment", "iam_policy_attachment.ecr_read")
-                .fixed("role_name", reference("iam_role.instance", "name"))
-                .fixed("policy_arn", json!(ECR_READ_ONLY)),
-        );
+        let repository = EcrRepositoryAttrs { name: format!("cloudcomp/{name}"), tags: tags.clone() };
+        out.push(Resource::of("ecr_repository.app", &repository));
+        let ecr_read = IamPolicyAttachmentAttrs { role_name: role_name(), policy_arn: ECR_READ_ONLY.into() };
+        out.push(Resource::of("iam_policy_attachment.ecr_read", &ecr_read));
     }
-    let mut profile = Resource::new("instance_profile", "instance_profile.instance")
-        .fixed("name", json!(format!("{name}-instance")))
-        .set("role_name", reference("iam_role.instance", "name"))
-        .set("tags", tags.clone());
+    let profile = InstanceProfileAttrs { name: format!("{name}-instance"), role_name: role_name(), tags: tags.clone() };
+    let mut profile = Resource::of("instance_profile.instance", &profile);
     // Instances must not start before their role can do what the app needs.
     for policy in ["iam_role_policy.table", "iam_role_policy.secrets", "iam_policy_attachment.ecr_read"] {
         if out.iter().any(|r| r.address.0 == policy) {
@@ -140,127 +133,117 @@ pub fn desired(stack: &Stack, image_tag: &str, pushed: bool) -> Vec<Resource> {
     }
     out.push(profile);
 
-    let table_name = if shared_table { json!(format!("{name}-app")) } else { Value::Null };
     let repository = match &stack.app.registry {
-        Some(registry) => json!(format!("{registry}/cloudcomp-app")),
-        None => reference("ecr_repository.app", "url"),
+        Some(registry) => Ref::from(format!("{registry}/cloudcomp-app")),
+        None => Ref::to("ecr_repository.app", "url"),
     };
     // A pushed image is pinned by the digest the push returns; one cloudcomp does not push
     // (an emulated ECR has no registry) is named by its tag.
     let image = if pushed {
-        out.push(
-            Resource::new("container_image", "container_image.app")
-                .fixed("repository", repository.clone())
-                .fixed("tag", json!(image_tag)),
-        );
-        reference("container_image.app", "reference")
+        let image = ContainerImageAttrs { repository: repository.clone(), tag: image_tag.to_string() };
+        out.push(Resource::of("container_image.app", &image));
+        Some(Ref::to("container_image.app", "reference"))
     } else {
-        Value::Null
+        None
     };
-    out.push(
-        Resource::new("launch_template", "launch_template.app")
-            .fixed("name", json!(format!("{name}-app")))
-            .set("ami", json!(stack.instances.ami))
-            .set("instance_type", json!(stack.instances.instance_type))
-            .set("instance_profile_arn", reference("instance_profile.instance", "arn"))
-            .set("security_group_ids", json!([reference("security_group.app", "id")]))
-            .set("imdsv2_required", json!(true))
-            .set("root_volume_encrypted", json!(true))
-            .set(
-                "app",
-                json!({
-                    "image": image,
-                    "image_repository": repository,
-                    "image_tag": image_tag,
-                    "port": stack.app.port,
-                    "store": stack.app.store,
-                    "table": table_name,
-                    "region": stack.region,
-                    "jwt_secret_parameter": reference("secret_parameter.jwt_key", "name"),
-                    "demo_user": stack.app.demo_user,
-                }),
-            )
-            .set("tags", tags.clone()),
-    );
-    out.push(
-        Resource::new("target_group", "target_group.app")
-            .fixed("name", json!(format!("{name}-tg")))
-            .fixed("vpc_id", reference("vpc", "id"))
-            .fixed("port", json!(stack.app.port))
-            .set("health_check_path", json!(stack.health_check.path))
-            .set("health_check_interval_seconds", json!(stack.health_check.interval.0))
-            .set("health_check_timeout_seconds", json!(stack.health_check.timeout().0))
-            .set("deregistration_delay_seconds", json!(stack.instances.deregistration_delay.0))
-            .set("tags", tags.clone()),
-    );
-    out.push(
-        Resource::new("load_balancer", "load_balancer.app")
-            .fixed("name", json!(format!("{name}-alb")))
-            .set("subnet_ids", subnet_ids.clone())
-            .set("security_group_ids", json!([reference("security_group.alb", "id")]))
-            .set("tags", tags.clone())
-            // Internet-facing: the VPC must have its gateway attached first.
-            .after("internet_gateway"),
-    );
-    out.push(
-        Resource::new("listener", "listener.http")
-            .fixed("load_balancer_arn", reference("load_balancer.app", "arn"))
-            .set("port", json!(80))
-            .set("target_group_arn", reference("target_group.app", "arn")),
-    );
+    let template = LaunchTemplateAttrs {
+        name: format!("{name}-app"),
+        ami: stack.instances.ami.clone(),
+        instance_type: stack.instances.instance_type.clone(),
+        instance_profile_arn: Ref::to("instance_profile.instance", "arn"),
+        security_group_ids: vec![Ref::to("security_group.app", "id")],
+        imdsv2_required: true,
+        root_volume_encrypted: true,
+        app: AppConfig {
+            image,
+            image_repository: repository,
+            image_tag: image_tag.to_string(),
+            port: stack.app.port,
+            store: stack.app.store,
+            table: shared_table.then(|| format!("{name}-app")),
+            region: stack.region.clone(),
+            jwt_secret_parameter: Some(Ref::to("secret_parameter.jwt_key", "name")),
+            demo_user: stack.app.demo_user,
+        },
+        tags: tags.clone(),
+    };
+    out.push(Resource::of("launch_template.app", &template));
+    let target_group = TargetGroupAttrs {
+        name: format!("{name}-tg"),
+        vpc_id: vpc_id(),
+        port: stack.app.port,
+        health_check_path: stack.health_check.path.clone(),
+        health_check_interval_seconds: stack.health_check.interval.0,
+        health_check_timeout_seconds: stack.health_check.timeout().0,
+        deregistration_delay_seconds: stack.instances.deregistration_delay.0,
+        tags: tags.clone(),
+    };
+    out.push(Resource::of("target_group.app", &target_group));
+    let balancer = LoadBalancerAttrs {
+        name: format!("{name}-alb"),
+        subnet_ids: subnet_ids.clone(),
+        security_group_ids: vec![Ref::to("security_group.alb", "id")],
+        tags: tags.clone(),
+    };
+    // Internet-facing: the VPC must have its gateway attached first.
+    out.push(Resource::of("load_balancer.app", &balancer).after("internet_gateway"));
+    let listener = ListenerAttrs {
+        load_balancer_arn: Ref::to("load_balancer.app", "arn"),
+        port: 80,
+        target_group_arn: Ref::to("target_group.app", "arn"),
+    };
+    out.push(Resource::of("listener.http", &listener));
     let scaling = &stack.scaling;
-    out.push(
-        Resource::new("autoscaling_group", "autoscaling_group.app")
-            .fixed("name", json!(format!("{name}-asg")))
-            .set("min_size", json!(scaling.min))
-            .set("max_size", json!(scaling.max))
-            .set("desired_capacity", json!(scaling.desired()))
-            .set("launch_template_id", reference("launch_template.app", "id"))
-            // New instances take the newest template version; no ASG call is needed when it changes.
-            .set("launch_template_version", json!("$Latest"))
-            .set("subnet_ids", subnet_ids)
-            .set("target_group_arns", json!([reference("target_group.app", "arn")]))
-            .set("health_check_type", json!("ELB"))
-            .set("health_check_grace_period", json!(stack.instances.health_grace.0))
-            .set("tags", tags.clone())
-            // Instances register through the listener's target group; routes must exist so
-            // they can reach the registry at boot.
-            .after("listener.http")
-            .after("route_table.public"),
-    );
+    let group = AutoscalingGroupAttrs {
+        name: format!("{name}-asg"),
+        min_size: scaling.min,
+        max_size: scaling.max,
+        desired_capacity: scaling.desired(),
+        launch_template_id: Ref::to("launch_template.app", "id"),
+        // New instances take the newest template version; no ASG call is needed when it changes.
+        launch_template_version: "$Latest".into(),
+        subnet_ids,
+        target_group_arns: vec![Ref::to("target_group.app", "arn")],
+        health_check_type: "ELB".into(),
+        health_check_grace_period: stack.instances.health_grace.0,
+        tags: tags.clone(),
+    };
+    // Instances register through the listener's target group; routes must exist so they
+    // can reach the registry at boot.
+    out.push(Resource::of("autoscaling_group.app", &group).after("listener.http").after("route_table.public"));
     let out_rule = &scaling.scale_out;
     let in_rule = &scaling.scale_in;
     for (direction, adjustment, cooldown) in
         [("out", i64::from(out_rule.add), out_rule.cooldown.0), ("in", -i64::from(in_rule.remove), in_rule.cooldown.0)]
     {
-        out.push(
-            Resource::new("scaling_policy", format!("scaling_policy.scale_{direction}"))
-                .fixed("name", json!(format!("{name}-scale-{direction}")))
-                .fixed("autoscaling_group_name", reference("autoscaling_group.app", "name"))
-                .set("adjustment", json!(adjustment))
-                .set("cooldown_seconds", json!(cooldown)),
-        );
+        let policy = ScalingPolicyAttrs {
+            name: format!("{name}-scale-{direction}"),
+            autoscaling_group_name: Ref::to("autoscaling_group.app", "name"),
+            adjustment,
+            cooldown_seconds: cooldown,
+        };
+        out.push(Resource::of(format!("scaling_policy.scale_{direction}"), &policy));
     }
     for (direction, comparison, threshold, period, periods) in [
         ("out", "GreaterThanThreshold", out_rule.requests_above, out_rule.per.0, out_rule.periods),
         ("in", "LessThanThreshold", in_rule.requests_below, in_rule.per.0, in_rule.periods),
     ] {
-        out.push(
-            Resource::new("alarm", format!("alarm.scale_{direction}"))
-                .fixed("name", json!(format!("{name}-requests-scale-{direction}")))
-                .set("namespace", json!("AWS/ApplicationELB"))
-                .set("metric", json!("RequestCount"))
-                .set("statistic", json!("Sum"))
-                .set("dimensions", json!({ "LoadBalancer": reference("load_balancer.app", "arn_suffix") }))
-                .set("comparison", json!(comparison))
-                .set("threshold", json!(threshold))
-                .set("period_seconds", json!(period))
-                .set("evaluation_periods", json!(periods))
-                // No requests at all is "below the threshold", not "unknown".
-                .set("treat_missing_data", json!(if direction == "in" { "breaching" } else { "notBreaching" }))
-                .set("alarm_actions", json!([reference(&format!("scaling_policy.scale_{direction}"), "arn")]))
-                .set("tags", tags.clone()),
-        );
+        let alarm = AlarmAttrs {
+            name: format!("{name}-requests-scale-{direction}"),
+            namespace: "AWS/ApplicationELB".into(),
+            metric: "RequestCount".into(),
+            statistic: "Sum".into(),
+            dimensions: BTreeMap::from([("LoadBalancer".to_string(), Ref::to("load_balancer.app", "arn_suffix"))]),
+            comparison: comparison.into(),
+            threshold,
+            period_seconds: period,
+            evaluation_periods: periods,
+            // No requests at all is "below the threshold", not "unknown".
+            treat_missing_data: if direction == "in" { "breaching" } else { "notBreaching" }.into(),
+            alarm_actions: vec![Ref::to(&format!("scaling_policy.scale_{direction}"), "arn")],
+            tags: tags.clone(),
+        };
+        out.push(Resource::of(format!("alarm.scale_{direction}"), &alarm));
     }
     out
 }
@@ -277,19 +260,21 @@ const TABLE_ACTIONS: &[&str] = &[
 ];
 
 /// The stack's tags plus the stack marker.
-fn tags(stack: &Stack) -> Value {
-    let mut tags: serde_json::Map<String, Value> =
-        stack.tags.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
-    tags.insert(STACK_TAG.into(), Value::String(stack.name.clone()));
-    Value::Object(tags)
+fn tags(stack: &Stack) -> Tags {
+    let mut tags = stack.tags.clone();
+    tags.insert(STACK_TAG.into(), stack.name.clone());
+    tags
 }
 
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;
 
+    use serde_json::json;
+
     use super::*;
     use crate::plan::Address;
+    use crate::plan::graph::reference;
     use crate::stack;
 
     fn default_stack() -> Stack {

@@ -87,7 +87,7 @@ pub fn diff(desired: &[Resource], state: &State) -> Plan {
                     .attrs
                     .iter()
                     .map(|(name, a)| AttrChange {
-                        name: name.to_string(),
+                        name: name.clone(),
                         before: None,
                         after: Some(a.value.clone()),
                         forces_replacement: false,
@@ -98,11 +98,11 @@ pub fn diff(desired: &[Resource], state: &State) -> Plan {
         };
         let mut attrs = Vec::new();
         for (name, attr) in &resource.attrs {
-            let before = recorded.attrs.get(*name);
+            let before = recorded.attrs.get(name);
             let refers_to_replaced = references(&attr.value).iter().any(|r| renewed.contains(r));
             if before != Some(&attr.value) || refers_to_replaced {
                 attrs.push(AttrChange {
-                    name: name.to_string(),
+                    name: name.clone(),
                     before: before.cloned(),
                     after: Some(attr.value.clone()),
                     forces_replacement: attr.on_change == OnChange::Replace,
