@@ -12,6 +12,7 @@
 //! the ALB's own behaviour (idle timeouts, cross-zone balancing).
 
 pub mod balancer;
+pub mod pool;
 pub mod replicas;
 pub mod scaler;
 pub mod status;

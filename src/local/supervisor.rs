@@ -15,7 +15,8 @@ use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::signal::unix::{SignalKind, signal};
 
-use super::balancer::{self, Pool};
+use super::balancer;
+use super::pool::Pool;
 use super::replicas::{Replica, Runtime};
 use super::scaler::Scaler;
 use super::status::{Event, LocalStatus, ReplicaStatus};
