@@ -2,7 +2,10 @@
 //! the next healthy replica (round robin), counts requests for the scaler, and routes around
 //! a replica that refuses connections (marking it unhealthy until its health check passes).
 //! A request that a dying replica never took, or a bodiless GET or HEAD that it dropped
-//! unanswered, goes to the next replica instead of failing.
+//! unanswered, goes to the next replica instead of failing. Accept errors are waited out
+//! ([`accept`]), never the end of the balancer.
+
+mod accept;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -17,21 +20,23 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
+pub use self::accept::Listener;
 use super::pool::Pool;
 
 type Body = BoxBody<Bytes, hyper::Error>;
 
-/// Serves the balancer on `listener` until the task is dropped.
-pub async fn serve(listener: TcpListener, pool: Arc<Pool>) {
-    while let Ok((stream, peer)) = listener.accept().await {
+/// Serves the balancer on `listener` until the task is aborted.
+pub async fn serve(listener: impl Listener, pool: Arc<Pool>) {
+    accept::accept_forever(listener, |stream, peer| {
         let pool = pool.clone();
         tokio::spawn(async move {
             let service = service_fn(move |request| forward(request, peer, pool.clone()));
             let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
         });
-    }
+    })
+    .await;
 }
 
 async fn forward(
