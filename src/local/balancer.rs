@@ -3,9 +3,11 @@
 //! a replica that refuses connections (marking it unhealthy until its health check passes).
 //! A request that a dying replica never took, or a bodiless GET or HEAD that it dropped
 //! unanswered, goes to the next replica instead of failing. Accept errors are waited out
-//! ([`accept`]), never the end of the balancer.
+//! ([`accept`]), never the end of the balancer. Hop-by-hop headers are dropped both ways, and
+//! the client is appended to `X-Forwarded-For` ([`headers`]).
 
 mod accept;
+mod headers;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -45,9 +47,8 @@ async fn forward(
     pool: Arc<Pool>,
 ) -> Result<Response<Body>, std::convert::Infallible> {
     pool.count_requests(1);
-    if let Ok(value) = HeaderValue::from_str(&peer.ip().to_string()) {
-        request.headers_mut().append("x-forwarded-for", value);
-    }
+    headers::strip_hop_by_hop(request.headers_mut());
+    headers::append_forwarded_for(request.headers_mut(), peer.ip());
     // What it takes to send a bodiless GET or HEAD again.
     let replayable = (matches!(*request.method(), Method::GET | Method::HEAD) && request.body().is_end_stream())
         .then(|| (request.method().clone(), request.uri().clone(), request.headers().clone()));
@@ -68,7 +69,10 @@ async fn forward(
         tokio::spawn(connection);
         backend.served.fetch_add(1, Ordering::Relaxed);
         match sender.try_send_request(outgoing).await {
-            Ok(response) => return Ok(response.map(BodyExt::boxed)),
+            Ok(mut response) => {
+                headers::strip_hop_by_hop(response.headers_mut());
+                return Ok(response.map(BodyExt::boxed));
+            }
             // The replica died under it: unsent, the request goes on; sent, only a replayable one.
             Err(mut err) => {
                 backend.healthy.store(false, Ordering::Relaxed);
