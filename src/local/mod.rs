@@ -156,7 +156,7 @@ pub async fn destroy(state_path: &Path, stack: &str) -> anyhow::Result<bool> {
     }
     if latest.runtime == "docker" {
         let docker = crate::image::docker::connect().await?;
-        replicas::remove_docker_leftovers(&docker, stack).await?;
+        replicas::docker::remove_docker_leftovers(&docker, stack).await?;
     }
     std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
     Ok(true)
