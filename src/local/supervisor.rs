@@ -22,7 +22,7 @@ use std::time::Duration;
 use futures_util::future::join_all;
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
-use tokio::time::Instant;
+use tokio::time::{Instant, MissedTickBehavior};
 
 use super::balancer;
 use super::pool::{Backend, Pool};
@@ -136,6 +136,8 @@ impl Supervisor {
         mut after_tick: impl FnMut(&Supervisor) -> anyhow::Result<()>,
     ) -> anyhow::Result<()> {
         let mut ticks = tokio::time::interval(TICK);
+        // A slow tick (a container starting) is followed by the next a full tick later, not by a burst.
+        ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
         tokio::pin!(stopped);
         loop {
             tokio::select! {
@@ -164,6 +166,7 @@ impl Supervisor {
         Ok(())
     }
 
+    /// Records that `what` happened, forgetting the oldest event past [`EVENTS_KEPT`].
     fn event(&mut self, what: String) {
         self.events.push_back(Event::now(what));
         if self.events.len() > EVENTS_KEPT {
