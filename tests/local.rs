@@ -1,9 +1,13 @@
 //! `up --local` end to end in both runtimes (containers on the Docker engine, plain
-//! processes): replicas behind the local load balancer share
-//! their data, scale out under load and back in when it stops, a killed replica is routed
-//! around and replaced, they are one service (a token from one is accepted by the others,
-//! the login rate limit counts across them), and `destroy --local` leaves no process or
-//! file behind.
+//! processes): replicas behind the local load balancer share their data, are one service (a
+//! token from one is accepted by the others, the login rate limit counts across them), scale
+//! out under load, a killed replica is routed around and replaced, and `destroy --local`
+//! leaves no process or file behind.
+//!
+//! Real time is spent only on what needs the real wiring: one scale-out step, at the first
+//! alarm evaluation (10 s after the supervisor starts; the rest of the test runs meanwhile).
+//! Cooldowns, scale-in and health-check replacement are decided on a paused clock in the
+//! supervisor's own tests.
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -94,6 +98,7 @@ struct Runtime {
 fn exercise(runtime: Runtime) {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("stack.yaml");
+    // Never scaling in (fewer than 0 requests): a scale-in here would race the scale-out check.
     std::fs::write(
         &file,
         format!(
@@ -121,6 +126,11 @@ health_check: {{ path: /health, interval: 5s }}
     assert_eq!(healthy(&first), 2, "{first:#}");
     assert_eq!(first["runtime"], runtime.name);
 
+    // More than 50 requests in the first 10 s period: one more replica at its end, at most max.
+    for _ in 0..60 {
+        assert_eq!(request(&addr, "GET", "/health", "").0, 200);
+    }
+
     // A write through one replica is read through the other (round robin over both).
     let (code, _) = request(
         &addr,
@@ -138,19 +148,6 @@ health_check: {{ path: /health, interval: 5s }}
     });
     one_service(&addr);
 
-    // More than 50 requests in a 10 s period: one more replica, at most max.
-    for _ in 0..120 {
-        assert_eq!(request(&addr, "GET", "/health", "").0, 200);
-    }
-    let events = |s: &serde_json::Value| s["events"].to_string();
-    wait_for(&file, 30, "scale-out to 3", |s| events(s).contains("scaled out: 2 → 3") && healthy(s) == 3);
-
-    // Quiet: back to min, never beyond max.
-    let shrunk = wait_for(&file, 40, "scale-in to 2", |s| {
-        events(s).contains("scaled in: 3 → 2") && s["replicas"].as_array().unwrap().len() == 2 && healthy(s) == 2
-    });
-    assert!(!events(&shrunk).contains("→ 4"), "more than max replicas: {shrunk:#}");
-
     // Kill a replica: the balancer routes around it and the supervisor replaces it.
     let victim = status(&file)["replicas"][0].clone();
     (runtime.kill)(&victim);
@@ -158,9 +155,13 @@ health_check: {{ path: /health, interval: 5s }}
         assert_eq!(request(&addr, "GET", "/api/v1/users", "").0, 200, "a request failed while a replica was down");
     }
     let healed = wait_for(&file, 20, "the killed replica replaced", |s| {
-        healthy(s) == 2 && !s["replicas"].as_array().unwrap().iter().any(|r| r["id"] == victim["id"])
+        healthy(s) >= 2 && !s["replicas"].as_array().unwrap().iter().any(|r| r["id"] == victim["id"])
     });
     assert!(healed["events"].to_string().contains(&format!("{} exited", victim["id"].as_str().unwrap())));
+
+    let events = |s: &serde_json::Value| s["events"].to_string();
+    let grown = wait_for(&file, 30, "scale-out to 3", |s| events(s).contains("scaled out: 2 → 3") && healthy(s) == 3);
+    assert!(!events(&grown).contains("→ 4"), "more than max replicas: {grown:#}");
 
     // destroy --local: nothing left.
     let last = status(&file);
@@ -175,7 +176,7 @@ health_check: {{ path: /health, interval: 5s }}
 }
 
 #[test]
-fn process_runtime_shares_data_scales_out_and_in_heals_and_destroys() {
+fn process_runtime_shares_data_scales_out_heals_and_destroys() {
     exercise(Runtime {
         name: "process",
         kill: |replica| {
@@ -190,7 +191,7 @@ fn process_runtime_shares_data_scales_out_and_in_heals_and_destroys() {
 }
 
 #[test]
-fn docker_runtime_shares_data_scales_out_and_in_heals_and_destroys() {
+fn docker_runtime_shares_data_scales_out_heals_and_destroys() {
     exercise(Runtime {
         name: "docker",
         kill: |replica| {

@@ -1,146 +1,152 @@
-//! The local load balancer: a hyper reverse proxy on 127.0.0.1 that sends each request to
-//! the next healthy replica (round robin), counts requests for the scaler, and routes around
-//! a replica that refuses connections (marking it unhealthy until its health check passes).
-//! A request that a dying replica never took, or a bodiless GET or HEAD that it dropped
-//! unanswered, goes to the next replica instead of failing.
+//! The local load balancer: a hyper reverse proxy on 127.0.0.1 in front of the replicas.
+//!
+//! 1. Each connection it accepts is served on its own task ([`accept`]: accept errors are
+//!    waited out, never the end of the balancer).
+//! 2. Each request is counted for the scaler, loses its hop-by-hop headers and gets the
+//!    client appended to `X-Forwarded-For` ([`headers`]).
+//! 3. It goes to the next healthy replica (round robin) over a pooled keep-alive connection.
+//! 4. A replica that fails it is marked unhealthy until its health check passes again, and the
+//!    request goes to the next replica if that one never took it ([`returnable`]), or if it is
+//!    a bodiless GET or HEAD (which can be sent again); otherwise the client gets a 502.
+//! 5. The response loses its hop-by-hop headers too.
 
+mod accept;
+mod headers;
+mod returnable;
+#[cfg(test)]
+mod tests;
+
+use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Empty, Full};
 use hyper::body::Body as _;
 use hyper::body::{Bytes, Incoming};
 use hyper::header::HeaderValue;
+use hyper::http::request::Parts;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
-use tokio::net::{TcpListener, TcpStream};
+use hyper::{Method, Request, Response, StatusCode, Uri, Version};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 
-/// One replica behind the balancer.
-#[derive(Debug)]
-pub struct Backend {
-    /// The replica's id.
-    pub id: String,
-    /// Where it listens.
-    pub addr: SocketAddr,
-    /// Whether it gets traffic.
-    pub healthy: AtomicBool,
-    /// Requests it was sent.
-    pub served: AtomicU64,
-}
+pub use self::accept::Listener;
+use self::returnable::{Returnable, returnable};
+use super::pool::Pool;
 
-/// The replicas and the request counter, shared by the balancer, the health checks and the
-/// scaler.
-#[derive(Debug, Default)]
-pub struct Pool {
-    backends: RwLock<Vec<Arc<Backend>>>,
-    next: AtomicUsize,
-    requests: AtomicU64,
-}
-
-impl Pool {
-    /// Adds a replica, out of rotation until its first health check passes.
-    pub fn add(&self, id: &str, addr: SocketAddr) -> Arc<Backend> {
-        let backend =
-            Arc::new(Backend { id: id.to_string(), addr, healthy: AtomicBool::new(false), served: AtomicU64::new(0) });
-        self.backends.write().unwrap_or_else(|e| e.into_inner()).push(backend.clone());
-        backend
-    }
-
-    /// Takes a replica out of the pool.
-    pub fn remove(&self, id: &str) {
-        self.backends.write().unwrap_or_else(|e| e.into_inner()).retain(|b| b.id != id);
-    }
-
-    /// Every replica.
-    pub fn backends(&self) -> Vec<Arc<Backend>> {
-        self.backends.read().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    /// Requests received since the last call (the scaler's per-second count).
-    pub fn take_requests(&self) -> u64 {
-        self.requests.swap(0, Ordering::Relaxed)
-    }
-
-    /// The healthy replicas, starting with the next in round-robin order.
-    fn rotation(&self) -> Vec<Arc<Backend>> {
-        let healthy: Vec<Arc<Backend>> =
-            self.backends().into_iter().filter(|b| b.healthy.load(Ordering::Relaxed)).collect();
-        if healthy.is_empty() {
-            return healthy;
-        }
-        let start = self.next.fetch_add(1, Ordering::Relaxed) % healthy.len();
-        healthy[start..].iter().chain(&healthy[..start]).cloned().collect()
-    }
-}
-
+/// A body the balancer passes on: a request's to a replica, a replica's response.
 type Body = BoxBody<Bytes, hyper::Error>;
 
-/// Serves the balancer on `listener` until the task is dropped.
-pub async fn serve(listener: TcpListener, pool: Arc<Pool>) {
-    while let Ok((stream, peer)) = listener.accept().await {
-        let pool = pool.clone();
+/// How long an idle connection to a replica stays in the pool. The app keeps idle
+/// connections open until the client closes them, so the balancer is the one that does.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What every connection's requests share.
+struct Balancer {
+    /// The replicas and the request counter.
+    pool: Arc<Pool>,
+    /// Keep-alive connections to the replicas, pooled per replica address.
+    client: Client<HttpConnector, Returnable>,
+}
+
+/// Serves the balancer on `listener` until the task is aborted.
+pub async fn serve(listener: impl Listener, pool: Arc<Pool>) {
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    let client = Client::builder(TokioExecutor::new())
+        .pool_timer(TokioTimer::new())
+        .pool_idle_timeout(IDLE_TIMEOUT)
+        .build(connector);
+    let balancer = Arc::new(Balancer { pool, client });
+    accept::accept_forever(listener, |stream, peer| {
+        let balancer = balancer.clone();
         tokio::spawn(async move {
-            let service = service_fn(move |request| forward(request, peer, pool.clone()));
+            let service = service_fn(move |request| balancer.clone().forward(request, peer));
             let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
         });
-    }
+    })
+    .await;
 }
 
-async fn forward(
-    mut request: Request<Incoming>,
-    peer: SocketAddr,
-    pool: Arc<Pool>,
-) -> Result<Response<Body>, std::convert::Infallible> {
-    pool.requests.fetch_add(1, Ordering::Relaxed);
-    if let Ok(value) = HeaderValue::from_str(&peer.ip().to_string()) {
-        request.headers_mut().append("x-forwarded-for", value);
-    }
-    // What it takes to send a bodiless GET or HEAD again.
-    let replayable = (matches!(*request.method(), Method::GET | Method::HEAD) && request.body().is_end_stream())
-        .then(|| (request.method().clone(), request.uri().clone(), request.headers().clone()));
-    let mut request = Some(request.map(BodyExt::boxed));
-    let mut last_error = None;
-    for backend in pool.rotation() {
-        let Some(outgoing) = request.take().or_else(|| replayable.as_ref().map(replay)) else { break };
-        // A refused connection leaves the request untouched: try the next replica.
-        let Ok(stream) = TcpStream::connect(backend.addr).await else {
-            backend.healthy.store(false, Ordering::Relaxed);
-            request = Some(outgoing);
-            continue;
+impl Balancer {
+    /// Sends `request` from `peer` to a replica; the replica's response, or the balancer's
+    /// 502 or 503.
+    async fn forward(
+        self: Arc<Self>,
+        request: Request<Incoming>,
+        peer: SocketAddr,
+    ) -> Result<Response<Body>, Infallible> {
+        self.pool.count_requests(1);
+        let (mut head, body) = request.into_parts();
+        headers::strip_hop_by_hop(&mut head.headers);
+        headers::append_forwarded_for(&mut head.headers, peer.ip());
+        let replayable = matches!(head.method, Method::GET | Method::HEAD) && body.is_end_stream();
+        let Some(path) = head.uri.path_and_query().filter(|p| p.as_str().starts_with('/')).cloned() else {
+            return Ok(error(StatusCode::BAD_REQUEST, "the balancer passes on requests for a path only"));
         };
-        let Ok((mut sender, connection)) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await else {
-            request = Some(outgoing);
-            continue;
-        };
-        tokio::spawn(connection);
-        backend.served.fetch_add(1, Ordering::Relaxed);
-        match sender.try_send_request(outgoing).await {
-            Ok(response) => return Ok(response.map(BodyExt::boxed)),
-            // The replica died under it: unsent, the request goes on; sent, only a replayable one.
-            Err(mut err) => {
-                backend.healthy.store(false, Ordering::Relaxed);
-                request = err.take_message();
-                last_error = Some(format!("replica {} failed: {}", backend.id, err.into_error()));
+        let mut body = Some(body.boxed());
+        let mut last_error = None;
+        for backend in self.pool.rotation() {
+            let Some(this) = body.take().or_else(|| replayable.then(empty)) else { break };
+            let (outgoing, returned) = returnable(this);
+            let uri = Uri::builder().scheme("http").authority(backend.addr.to_string()).path_and_query(path.clone());
+            let request = to_replica(&head, uri.build().expect("an address and a path make a URI"), outgoing);
+            let result = self.client.request(request).await;
+            body = returned.body();
+            if result.is_ok() || body.is_none() {
+                backend.served.fetch_add(1, Ordering::Relaxed);
+            }
+            match result {
+                Ok(response) => return Ok(from_replica(response)),
+                Err(err) => {
+                    backend.healthy.store(false, Ordering::Relaxed);
+                    last_error = Some(format!("replica {} failed: {}", backend.id, with_causes(&err)));
+                }
             }
         }
+        Ok(match last_error {
+            Some(message) => error(StatusCode::BAD_GATEWAY, &message),
+            None => error(StatusCode::SERVICE_UNAVAILABLE, "no healthy replica"),
+        })
     }
-    Ok(match last_error {
-        Some(message) => error(StatusCode::BAD_GATEWAY, &message),
-        None => error(StatusCode::SERVICE_UNAVAILABLE, "no healthy replica"),
-    })
 }
 
-/// A bodiless request again, from its method, URI and headers.
-fn replay((method, uri, headers): &(Method, hyper::Uri, hyper::HeaderMap)) -> Request<Body> {
-    let mut request = Request::new(Empty::new().map_err(|never| match never {}).boxed());
-    *request.method_mut() = method.clone();
-    *request.uri_mut() = uri.clone();
-    *request.headers_mut() = headers.clone();
+/// The request to send a replica at `uri`: `head`'s method and headers, over HTTP/1.1 (which
+/// keeps the connection open) whatever the client spoke.
+fn to_replica(head: &Parts, uri: Uri, body: Returnable) -> Request<Returnable> {
+    let mut request = Request::new(body);
+    *request.method_mut() = head.method.clone();
+    *request.uri_mut() = uri;
+    *request.version_mut() = Version::HTTP_11;
+    *request.headers_mut() = head.headers.clone();
     request
+}
+
+/// The replica's response to pass on to the client.
+fn from_replica(response: Response<Incoming>) -> Response<Body> {
+    let (mut head, body) = response.into_parts();
+    headers::strip_hop_by_hop(&mut head.headers);
+    Response::from_parts(head, body.boxed())
+}
+
+/// `error` and what caused it, outermost first.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        message.push_str(&format!(": {inner}"));
+        cause = inner.source();
+    }
+    message
+}
+
+fn empty() -> Body {
+    Empty::new().map_err(|never| match never {}).boxed()
 }
 
 fn error(status: StatusCode, message: &str) -> Response<Body> {
@@ -149,22 +155,4 @@ fn error(status: StatusCode, message: &str) -> Response<Body> {
     *response.status_mut() = status;
     response.headers_mut().insert(hyper::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rotation_takes_turns_among_healthy_replicas_only() {
-        let pool = Pool::default();
-        for (i, port) in [(0, 1001), (1, 1002), (2, 1003)] {
-            let backend = pool.add(&format!("r{i}"), SocketAddr::from(([127, 0, 0, 1], port)));
-            backend.healthy.store(i != 1, Ordering::Relaxed);
-        }
-        let first: Vec<String> = (0..4).map(|_| pool.rotation()[0].id.clone()).collect();
-        assert_eq!(first, ["r0", "r2", "r0", "r2"]);
-        pool.remove("r0");
-        assert_eq!(pool.rotation().len(), 1);
-    }
 }

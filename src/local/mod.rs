@@ -12,6 +12,7 @@
 //! the ALB's own behaviour (idle timeouts, cross-zone balancing).
 
 pub mod balancer;
+pub mod pool;
 pub mod replicas;
 pub mod scaler;
 pub mod status;
@@ -166,7 +167,7 @@ pub async fn destroy(state_path: &Path, stack: &str) -> anyhow::Result<bool> {
     }
     if latest.runtime == "docker" {
         let docker = crate::image::docker::connect().await?;
-        replicas::remove_docker_leftovers(&docker, stack).await?;
+        replicas::docker::remove_docker_leftovers(&docker, stack).await?;
     }
     std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
     Ok(true)

@@ -1,22 +1,32 @@
 //! The local stack's supervisor: a detached process (`cloudcomp local-supervisor`) that runs
-//! the load balancer, keeps the replica count where the scaler wants it, health-checks the
-//! replicas and replaces the ones that die or fail, and writes what it sees to the status
-//! file every quarter second. SIGTERM stops it and every replica.
+//! the load balancer and, every quarter second on tokio's clock:
+//!
+//! 1. replaces the replicas that exited, and starts or stops some to match the count the
+//!    scaler wants (the first replica alone, since it creates the database);
+//! 2. health-checks the replicas: those not yet in rotation every time, all of them every
+//!    health-check interval; a replica failing twice in a row is replaced;
+//! 3. feeds the scaler each whole second's request count;
+//! 4. writes what it sees to the status file.
+//!
+//! SIGTERM stops it and every replica.
 
-use std::collections::HashMap;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use http_body_util::Empty;
-use hyper::body::Bytes;
-use hyper_util::rt::TokioIo;
-use tokio::net::{TcpListener, TcpStream};
+use futures_util::future::join_all;
+use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
+use tokio::time::{Instant, MissedTickBehavior};
 
-use super::balancer::{self, Pool};
-use super::replicas::{Replica, Runtime};
+use super::balancer;
+use super::pool::{Backend, Pool};
+use super::replicas::{Replica, ReplicaRuntime, Runtime};
 use super::scaler::Scaler;
 use super::status::{Event, LocalStatus, ReplicaStatus};
 use crate::stack::Stack;
@@ -27,6 +37,8 @@ const TICK: Duration = Duration::from_millis(250);
 const UNHEALTHY_AFTER: u32 = 2;
 /// Events kept in the status file.
 const EVENTS_KEPT: usize = 50;
+/// Seconds of request counts kept for the status file's last minute.
+const SECONDS_KEPT: usize = 60;
 
 /// What the supervisor runs.
 #[derive(Debug)]
@@ -41,116 +53,214 @@ pub struct Settings {
     pub dir: PathBuf,
 }
 
-/// Whether `GET path` on `addr` answers 200 within two seconds.
-async fn passes_health_check(addr: std::net::SocketAddr, path: &str) -> bool {
-    let check = async {
-        let stream = TcpStream::connect(addr).await.ok()?;
-        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.ok()?;
-        tokio::spawn(connection);
-        let request = hyper::Request::get(path).header("host", addr.to_string()).body(Empty::<Bytes>::new()).ok()?;
-        Some(sender.send_request(request).await.ok()?.status() == hyper::StatusCode::OK)
+/// Runs the local stack until SIGTERM or Ctrl-C, then stops every replica.
+pub async fn run(settings: Settings) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(("127.0.0.1", settings.port)).await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let pool = Arc::new(Pool::default());
+    let balancer = tokio::spawn(balancer::serve(listener, pool.clone()));
+    let Settings { stack, runtime, dir, .. } = settings;
+    let status_path = super::status::path(&dir);
+    let runtime = runtime.into_replicas();
+    runtime.prepare().await?;
+    let mut supervisor = Supervisor::new(stack, url, pool, runtime);
+    let mut terminate = signal(SignalKind::terminate())?;
+    let stopped = async {
+        tokio::select! {
+            _ = terminate.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
     };
-    tokio::time::timeout(Duration::from_secs(2), check).await.ok().flatten().unwrap_or(false)
+    let result =
+        supervisor.supervise(stopped, |supervisor| Ok(super::status::write(&status_path, &supervisor.status())?)).await;
+    balancer.abort();
+    supervisor.stop_all().await;
+    result
 }
 
+/// The replicas, the scaler and what happened, and the decisions that keep them in line.
 struct Supervisor {
+    /// The stack: health check and scaling.
     stack: Stack,
+    /// The balancer's URL, for the status file.
     url: String,
+    /// The balancer's replicas and request counter.
     pool: Arc<Pool>,
-    runtime: Arc<Runtime>,
+    /// Where replicas run.
+    runtime: Arc<dyn ReplicaRuntime>,
+    /// Replicas started so far: the next one's number.
     started: u32,
+    /// The running replicas, oldest first (the first to go on scale-in).
     replicas: Vec<Replica>,
+    /// Failed health checks in a row, by replica id.
     failures: HashMap<String, u32>,
+    /// Replicas the scaler wants.
     desired: u32,
+    /// The request-count alarms.
     scaler: Scaler,
-    events: Vec<Event>,
-    requests_per_second: Vec<u64>,
+    /// Recent events, oldest first.
+    events: VecDeque<Event>,
+    /// Requests of each of the last [`SECONDS_KEPT`] seconds.
+    requests_per_second: VecDeque<u64>,
+    /// When every replica is health-checked next.
+    next_health_check: Instant,
+    /// When the second the scaler is fed next ends.
+    next_second: Instant,
 }
 
 impl Supervisor {
+    /// A supervisor with no replica yet; they start on its first tick.
+    fn new(stack: Stack, url: String, pool: Arc<Pool>, runtime: Arc<dyn ReplicaRuntime>) -> Supervisor {
+        let now = Instant::now();
+        Supervisor {
+            desired: stack.scaling.desired(),
+            scaler: Scaler::new(&stack.scaling),
+            next_health_check: now + Duration::from_secs(u64::from(stack.health_check.interval.0)),
+            next_second: now + Duration::from_secs(1),
+            stack,
+            url,
+            pool,
+            runtime,
+            started: 0,
+            replicas: Vec::new(),
+            failures: HashMap::new(),
+            events: VecDeque::new(),
+            requests_per_second: VecDeque::new(),
+        }
+    }
+
+    /// Ticks every [`TICK`] until `stopped` completes, calling `after_tick` after each.
+    async fn supervise(
+        &mut self,
+        stopped: impl Future<Output = ()>,
+        mut after_tick: impl FnMut(&Supervisor) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        let mut ticks = tokio::time::interval(TICK);
+        // A slow tick (a container starting) is followed by the next a full tick later, not by a burst.
+        ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        tokio::pin!(stopped);
+        loop {
+            tokio::select! {
+                biased;
+                () = &mut stopped => return Ok(()),
+                _ = ticks.tick() => {}
+            }
+            self.tick().await?;
+            after_tick(self)?;
+        }
+    }
+
+    /// One look at the replicas: steps 1 to 3 of the module's.
+    async fn tick(&mut self) -> anyhow::Result<()> {
+        self.converge().await?;
+        let now = Instant::now();
+        let all = now >= self.next_health_check;
+        if all {
+            self.next_health_check = now + Duration::from_secs(u64::from(self.stack.health_check.interval.0));
+        }
+        self.check_health(all).await;
+        while now >= self.next_second {
+            self.next_second += Duration::from_secs(1);
+            self.scale();
+        }
+        Ok(())
+    }
+
+    /// Records that `what` happened, forgetting the oldest event past [`EVENTS_KEPT`].
     fn event(&mut self, what: String) {
-        self.events.push(Event::now(what));
+        self.events.push_back(Event::now(what));
         if self.events.len() > EVENTS_KEPT {
-            self.events.remove(0);
+            self.events.pop_front();
         }
     }
 
     /// Replaces exited replicas and starts or stops some to match `desired`. The first
     /// replica starts alone (it creates the database); the rest once it is healthy.
     async fn converge(&mut self) -> anyhow::Result<()> {
-        let mut index = 0;
-        while index < self.replicas.len() {
-            if self.runtime.has_exited(&mut self.replicas[index]).await {
-                let gone = self.replicas.remove(index);
-                self.pool.remove(&gone.id);
-                self.event(format!("{} exited; replacing it", gone.id));
-            } else {
-                index += 1;
-            }
+        let exited = join_all(self.replicas.iter().map(|r| self.runtime.has_exited(r))).await;
+        let (gone, running): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.replicas).into_iter().zip(exited).partition(|(_, exited)| *exited);
+        self.replicas = running.into_iter().map(|(replica, _)| replica).collect();
+        for (replica, _) in gone {
+            self.event(format!("{} exited; replacing it", replica.id));
+            self.stop_in_background(replica);
         }
         let any_healthy = self.pool.backends().iter().any(|b| b.healthy.load(Ordering::Relaxed));
         let wanted = if any_healthy { self.desired as usize } else { 1 };
         while self.replicas.len() < wanted {
             self.started += 1;
-            let replica = self.runtime.start(self.started).await?;
+            let replica = self.runtime.start(&format!("r{}", self.started)).await?;
             self.pool.add(&replica.id, replica.addr);
             self.event(format!("started {} on {}", replica.id, replica.addr));
             self.replicas.push(replica);
         }
         while self.replicas.len() > self.desired as usize {
             let replica = self.replicas.remove(0);
-            self.pool.remove(&replica.id);
             self.event(format!("stopped {}", replica.id));
             self.stop_in_background(replica);
         }
         Ok(())
     }
 
-    /// Health-checks the replicas: those not yet in rotation on every tick, the others on
-    /// the stack's interval. A replica failing twice in a row is replaced.
+    /// Health-checks the replicas: those not yet in rotation on every tick, all of them
+    /// when `all`. A replica failing twice in a row is replaced.
     async fn check_health(&mut self, all: bool) {
-        let path = self.stack.health_check.path.clone();
+        let path = &self.stack.health_check.path;
+        let backends = self.pool.backends();
+        let due: Vec<(&Replica, &Arc<Backend>)> = self
+            .replicas
+            .iter()
+            .filter_map(|replica| Some((replica, backends.iter().find(|b| b.id == replica.id)?)))
+            .filter(|(_, backend)| all || !backend.healthy.load(Ordering::Relaxed))
+            .collect();
+        let passed = join_all(due.iter().map(|(replica, _)| self.runtime.passes_health_check(replica, path))).await;
         let mut replace = Vec::new();
-        for backend in self.pool.backends() {
-            let healthy = backend.healthy.load(Ordering::Relaxed);
-            if healthy && !all {
-                continue;
-            }
-            let passed = passes_health_check(backend.addr, &path).await;
-            let failures = self.failures.entry(backend.id.clone()).or_default();
+        for ((replica, backend), passed) in due.into_iter().zip(passed) {
+            let failures = self.failures.entry(replica.id.clone()).or_default();
             if passed {
                 *failures = 0;
-                if !healthy {
-                    backend.healthy.store(true, Ordering::Relaxed);
-                }
+                backend.healthy.store(true, Ordering::Relaxed);
             } else if all {
                 *failures += 1;
                 if *failures >= UNHEALTHY_AFTER {
-                    replace.push(backend.id.clone());
+                    replace.push(replica.id.clone());
                 }
             }
         }
         for id in replace {
             if let Some(at) = self.replicas.iter().position(|r| r.id == id) {
                 let replica = self.replicas.remove(at);
-                self.pool.remove(&id);
-                self.failures.remove(&id);
                 self.event(format!("{id} failed {UNHEALTHY_AFTER} health checks; replacing it"));
                 self.stop_in_background(replica);
             }
         }
     }
 
-    fn stop_in_background(&self, replica: Replica) {
+    /// Takes `id` out of the balancer and forgets its health.
+    fn forget(&mut self, id: &str) {
+        self.pool.remove(id);
+        self.failures.remove(id);
+    }
+
+    /// Takes `replica` out of the balancer now and stops (or, exited, removes) it without
+    /// waiting.
+    fn stop_in_background(&mut self, replica: Replica) {
+        self.forget(&replica.id);
         let runtime = self.runtime.clone();
         tokio::spawn(async move { runtime.stop(replica).await });
     }
 
+    /// Stops every replica and waits for them to stop.
+    async fn stop_all(&mut self) {
+        join_all(self.replicas.drain(..).map(|replica| self.runtime.stop(replica))).await;
+    }
+
+    /// Feeds the scaler the second that just ended.
     fn scale(&mut self) {
         let requests = self.pool.take_requests();
-        self.requests_per_second.push(requests);
-        if self.requests_per_second.len() > 60 {
-            self.requests_per_second.remove(0);
+        self.requests_per_second.push_back(requests);
+        if self.requests_per_second.len() > SECONDS_KEPT {
+            self.requests_per_second.pop_front();
         }
         if let Some(desired) = self.scaler.tick(requests, self.desired) {
             let direction = if desired > self.desired { "out" } else { "in" };
@@ -159,6 +269,7 @@ impl Supervisor {
         }
     }
 
+    /// What the status file says.
     fn status(&self) -> LocalStatus {
         let stack = &self.stack;
         let backends = self.pool.backends();
@@ -179,66 +290,14 @@ impl Supervisor {
                     ReplicaStatus {
                         id: r.id.clone(),
                         addr: r.addr.to_string(),
-                        pid: r.pid(),
-                        container: r.container().map(str::to_string),
+                        pid: r.pid,
+                        container: r.container.clone(),
                         healthy: backend.is_some_and(|b| b.healthy.load(Ordering::Relaxed)),
                         served: backend.map_or(0, |b| b.served.load(Ordering::Relaxed)),
                     }
                 })
                 .collect(),
-            events: self.events.clone(),
+            events: self.events.iter().cloned().collect(),
         }
     }
-}
-
-/// Runs the local stack until SIGTERM or Ctrl-C, then stops every replica.
-pub async fn run(settings: Settings) -> anyhow::Result<()> {
-    let listener = TcpListener::bind(("127.0.0.1", settings.port)).await?;
-    let url = format!("http://{}", listener.local_addr()?);
-    let pool = Arc::new(Pool::default());
-    let balancer = tokio::spawn(balancer::serve(listener, pool.clone()));
-    let Settings { stack, runtime, dir, .. } = settings;
-    let status_path = super::status::path(&dir);
-    let runtime = Arc::new(runtime);
-    runtime.prepare().await?;
-    let mut supervisor = Supervisor {
-        desired: stack.scaling.desired(),
-        scaler: Scaler::new(&stack.scaling),
-        stack,
-        url,
-        pool,
-        runtime: runtime.clone(),
-        started: 0,
-        replicas: Vec::new(),
-        failures: HashMap::new(),
-        events: Vec::new(),
-        requests_per_second: Vec::new(),
-    };
-    let health_interval = Duration::from_secs(u64::from(supervisor.stack.health_check.interval.0));
-    let (mut last_second, mut last_health) = (Instant::now(), Instant::now());
-    let mut terminate = signal(SignalKind::terminate())?;
-    let mut ticks = tokio::time::interval(TICK);
-    loop {
-        tokio::select! {
-            _ = terminate.recv() => break,
-            _ = tokio::signal::ctrl_c() => break,
-            _ = ticks.tick() => {}
-        }
-        supervisor.converge().await?;
-        let all = last_health.elapsed() >= health_interval;
-        if all {
-            last_health = Instant::now();
-        }
-        supervisor.check_health(all).await;
-        while last_second.elapsed() >= Duration::from_secs(1) {
-            last_second += Duration::from_secs(1);
-            supervisor.scale();
-        }
-        super::status::write(&status_path, &supervisor.status())?;
-    }
-    balancer.abort();
-    for replica in supervisor.replicas.drain(..) {
-        runtime.stop(replica).await;
-    }
-    Ok(())
 }

@@ -1,0 +1,216 @@
+//! The supervisor's decisions on tokio's paused clock, against replicas in memory and a
+//! request count the test feeds: minutes of scaling in milliseconds of real time.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use super::{Supervisor, TICK};
+use crate::local::pool::Pool;
+use crate::local::replicas::{Replica, ReplicaRuntime};
+
+/// Replicas that are only entries in a table: the test says which fail their health check
+/// and which exit.
+#[derive(Default)]
+struct InMemory {
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    /// Every replica started, in order.
+    started: Vec<String>,
+    /// Every replica stopped, in order.
+    stopped: Vec<String>,
+    /// Replicas whose health check fails.
+    failing: HashSet<String>,
+    /// Replicas that exited.
+    exited: HashSet<String>,
+}
+
+impl InMemory {
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap()
+    }
+}
+
+#[async_trait]
+impl ReplicaRuntime for InMemory {
+    fn name(&self) -> &'static str {
+        "memory"
+    }
+
+    async fn start(&self, id: &str) -> anyhow::Result<Replica> {
+        let mut state = self.state();
+        state.started.push(id.to_string());
+        let port = 10_000 + u16::try_from(state.started.len()).unwrap();
+        Ok(Replica { id: id.to_string(), addr: SocketAddr::from(([127, 0, 0, 1], port)), pid: None, container: None })
+    }
+
+    async fn has_exited(&self, replica: &Replica) -> bool {
+        self.state().exited.contains(&replica.id)
+    }
+
+    async fn stop(&self, replica: Replica) {
+        self.state().stopped.push(replica.id);
+    }
+
+    async fn passes_health_check(&self, replica: &Replica, _path: &str) -> bool {
+        !self.state().failing.contains(&replica.id)
+    }
+}
+
+/// A supervisor of in-memory replicas.
+struct Run {
+    supervisor: Supervisor,
+    runtime: Arc<InMemory>,
+    pool: Arc<Pool>,
+}
+
+impl Run {
+    /// A supervisor of the stack whose `scaling` and `health_check` sections are given in YAML.
+    fn new(sections: &str) -> Run {
+        let stack = crate::stack::parse(&format!("name: test\n{sections}")).expect("a valid stack");
+        let (runtime, pool) = (Arc::new(InMemory::default()), Arc::new(Pool::default()));
+        let supervisor = Supervisor::new(stack, "http://127.0.0.1:1".into(), pool.clone(), runtime.clone());
+        Run { supervisor, runtime, pool }
+    }
+
+    /// Supervises for `seconds` more seconds of `rate` requests a second, spread evenly over
+    /// the ticks (`rate` is a multiple of the ticks in a second). The tick due at the very end
+    /// comes at the start of the next call.
+    async fn supervise(&mut self, seconds: u64, rate: u64) {
+        let ticks_per_second = (Duration::from_secs(1).as_millis() / TICK.as_millis()) as u64;
+        assert_eq!(rate % ticks_per_second, 0, "{rate} requests a second do not spread over the ticks");
+        let pool = self.pool.clone();
+        let feed = move |_: &Supervisor| {
+            pool.count_requests(rate / ticks_per_second);
+            Ok(())
+        };
+        let stopped = tokio::time::sleep(Duration::from_secs(seconds));
+        self.supervisor.supervise(stopped, feed).await.unwrap();
+    }
+
+    /// The running replicas' ids.
+    fn replicas(&self) -> Vec<String> {
+        self.supervisor.replicas.iter().map(|r| r.id.clone()).collect()
+    }
+
+    /// The ids of the replicas in the balancer's rotation.
+    fn in_rotation(&self) -> Vec<String> {
+        self.pool.backends().iter().filter(|b| b.healthy.load(Ordering::Relaxed)).map(|b| b.id.clone()).collect()
+    }
+
+    /// What happened, oldest first.
+    fn events(&self) -> Vec<String> {
+        self.supervisor.status().events.into_iter().map(|e| e.what).collect()
+    }
+
+    fn started(&self) -> Vec<String> {
+        self.runtime.state().started.clone()
+    }
+
+    fn stopped(&self) -> Vec<String> {
+        self.runtime.state().stopped.clone()
+    }
+}
+
+const SCALING: &str = "scaling:
+  min: 1
+  max: 3
+  scale_out: { requests_above: 100, per: 10s, periods: 2, add: 1, cooldown: 15s }
+  scale_in: { requests_below: 10, per: 10s, periods: 1, remove: 1, cooldown: 5s }
+";
+
+#[tokio::test(start_paused = true)]
+async fn sustained_load_scales_out_one_step_at_a_time_up_to_max() {
+    let mut run = Run::new(SCALING);
+    // 40 requests a second: 400 per 10 s period, above 100.
+    run.supervise(20, 40).await;
+    assert_eq!(run.replicas(), ["r1"], "two periods above the threshold end only at 20 s");
+    run.supervise(1, 40).await;
+    assert_eq!(run.replicas(), ["r1", "r2"]);
+    assert_eq!(run.in_rotation(), ["r1", "r2"]);
+    // The alarm still fires at 30 s, but the 15 s cooldown ignores it.
+    run.supervise(19, 40).await;
+    assert_eq!(run.replicas(), ["r1", "r2"], "scaled out again within the cooldown");
+    run.supervise(1, 40).await;
+    assert_eq!(run.replicas(), ["r1", "r2", "r3"]);
+    run.supervise(60, 40).await;
+    assert_eq!(run.started(), ["r1", "r2", "r3"], "more than max");
+    let scaled: Vec<String> = run.events().into_iter().filter(|e| e.starts_with("scaled")).collect();
+    assert_eq!(scaled, ["scaled out: 1 → 2 replicas", "scaled out: 2 → 3 replicas"]);
+    assert_eq!(run.supervisor.status().requests_last_minute, 60 * 40);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_short_burst_does_not_scale() {
+    let mut run = Run::new(SCALING);
+    run.supervise(10, 40).await;
+    run.supervise(60, 8).await;
+    assert_eq!(run.started(), ["r1"]);
+    assert!(!run.events().iter().any(|e| e.starts_with("scaled")), "{:?}", run.events());
+}
+
+#[tokio::test(start_paused = true)]
+async fn quiet_traffic_scales_in_to_min_oldest_first() {
+    let mut run = Run::new(&format!("{SCALING}  desired: 3\n"));
+    run.supervise(1, 0).await;
+    assert_eq!(run.replicas(), ["r1", "r2", "r3"], "the first alone, then the rest once it is healthy");
+    run.supervise(9, 0).await;
+    assert_eq!(run.replicas(), ["r1", "r2", "r3"]);
+    run.supervise(1, 0).await;
+    assert_eq!((run.replicas(), run.stopped()), (vec!["r2".into(), "r3".into()], vec!["r1".into()]));
+    run.supervise(9, 0).await;
+    assert_eq!(run.replicas(), ["r2", "r3"]);
+    run.supervise(1, 0).await;
+    assert_eq!(run.replicas(), ["r3"]);
+    assert_eq!(run.in_rotation(), ["r3"]);
+    run.supervise(60, 0).await;
+    assert_eq!((run.replicas(), run.stopped()), (vec!["r3".into()], vec!["r1".into(), "r2".into()]), "below min");
+}
+
+const TWO_REPLICAS: &str = "scaling: { min: 2, max: 2 }\nhealth_check: { path: /health, interval: 5s }\n";
+
+#[tokio::test(start_paused = true)]
+async fn a_replica_failing_two_health_checks_in_a_row_is_replaced() {
+    let mut run = Run::new(TWO_REPLICAS);
+    run.supervise(1, 0).await;
+    run.runtime.state().failing.insert("r1".into());
+    // Checks at 5 s and 10 s fail; one failure leaves the replica in rotation.
+    run.supervise(9, 0).await;
+    assert_eq!((run.replicas(), run.in_rotation()), (vec!["r1".into(), "r2".into()], vec!["r1".into(), "r2".into()]));
+    run.supervise(1, 0).await;
+    assert_eq!(run.replicas(), ["r2", "r3"]);
+    assert_eq!(run.in_rotation(), ["r2", "r3"]);
+    assert_eq!(run.stopped(), ["r1"]);
+    assert!(run.events().contains(&"r1 failed 2 health checks; replacing it".to_string()), "{:?}", run.events());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_replica_passing_again_is_not_replaced() {
+    let mut run = Run::new(TWO_REPLICAS);
+    run.supervise(1, 0).await;
+    run.runtime.state().failing.insert("r1".into());
+    run.supervise(5, 0).await;
+    run.runtime.state().failing.clear();
+    run.supervise(5, 0).await;
+    run.runtime.state().failing.insert("r1".into());
+    run.supervise(5, 0).await;
+    assert_eq!(run.replicas(), ["r1", "r2"], "failures at 5 s and 15 s are not in a row");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_exited_replica_is_replaced_on_the_next_tick() {
+    let mut run = Run::new(TWO_REPLICAS);
+    run.supervise(1, 0).await;
+    run.runtime.state().exited.insert("r2".into());
+    run.supervise(1, 0).await;
+    assert_eq!(run.replicas(), ["r1", "r3"]);
+    assert!(run.events().contains(&"r2 exited; replacing it".to_string()), "{:?}", run.events());
+    assert_eq!(run.stopped(), ["r2"], "what is left of it is removed");
+}
