@@ -386,7 +386,8 @@ mod tests {
             ("after_slow", &["slow"], 1),
             ("later", &["after_fast", "after_slow"], 1),
         ]);
-        let mut jobs = Recorder { takes: BTreeMap::from([("slow", 5)]), fails: BTreeSet::from(["fast"]), ..Default::default() };
+        let mut jobs =
+            Recorder { takes: BTreeMap::from([("slow", 5)]), fails: BTreeSet::from(["fast"]), ..Default::default() };
         let error = graph.run(16, &mut jobs).await.unwrap_err();
         assert_eq!(jobs.finished, ["slow"], "the job in flight finished and was recorded");
         assert_eq!(jobs.started, ["fast", "slow"]);

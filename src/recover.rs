@@ -52,7 +52,12 @@ pub async fn adopt_pending(
     let searches = pending.iter().map(|(address, started)| {
         let attrs = state.resolve(&started.attrs).with_context(|| format!("resuming {address}"));
         let search = Search { cx: cx.clone(), lookup, address: address.clone(), started: started.clone() };
-        (address.clone(), job(async move { search.find(&attrs?, search.started.id.as_deref().map_or(Hint::JustCut, Hint::Id)).await }))
+        (
+            address.clone(),
+            job(
+                async move { search.find(&attrs?, search.started.id.as_deref().map_or(Hint::JustCut, Hint::Id)).await },
+            ),
+        )
     });
     let mut found = executor::each(searches).await?;
     let outcomes = pending
@@ -149,14 +154,10 @@ impl Jobs for Rediscovery<'_> {
 /// `<address>~<id>`, so that a destroy deletes them too. Whatever depends on an address
 /// depends on its copies as well, so that teardown goes inside-out whichever copy holds what.
 /// Says which copies it found.
-pub async fn record_copies(
-    cx: &Arc<Cx>,
-    lookup: Lookup,
-    state: &mut State,
-) -> anyhow::Result<Vec<(Address, Outcome)>> {
+pub async fn record_copies(cx: &Arc<Cx>, lookup: Lookup, state: &mut State) -> anyhow::Result<Vec<(Address, Outcome)>> {
     let listings = state.resources.iter().filter(|(address, _)| !is_copy(address)).map(|(address, recorded)| {
-        let kind = lookup(&recorded.kind)
-            .ok_or_else(|| anyhow::anyhow!("no resource kind `{}` in this build", recorded.kind));
+        let kind =
+            lookup(&recorded.kind).ok_or_else(|| anyhow::anyhow!("no resource kind `{}` in this build", recorded.kind));
         let (cx, name, recorded_id) = (cx.clone(), address.0.clone(), recorded.id.clone());
         let listing = job(async move {
             let ids = kind?.copies(&cx, &name).await.with_context(|| format!("looking for copies of {name}"))?;

@@ -50,7 +50,8 @@ pub enum Drift {
 /// Reads every resource `state` records, on the executor ([`MAX_IN_FLIGHT`](crate::executor::MAX_IN_FLIGHT) at a time).
 pub async fn read_all(cx: &Arc<Cx>, lookup: Lookup, state: &State) -> Result<BTreeMap<Address, Found>, ApplyError> {
     let reads = state.resources.iter().map(|(address, recorded)| {
-        let kind = lookup(&recorded.kind).ok_or_else(|| anyhow::anyhow!("no resource kind `{}` in this build", recorded.kind));
+        let kind =
+            lookup(&recorded.kind).ok_or_else(|| anyhow::anyhow!("no resource kind `{}` in this build", recorded.kind));
         let attrs = state.resolve(&recorded.attrs);
         let (cx, id, created_at) = (cx.clone(), recorded.id.clone(), recorded.created_at);
         let read = job(async move {

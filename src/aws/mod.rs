@@ -168,9 +168,7 @@ pub trait Kind: Sync {
 
     /// About how long creating (or deleting) one takes on AWS: the executor starts the
     /// steps with the heaviest chain behind them first (the load balancer's).
-    fn expected_duration(&self) -> Duration {
-        Duration::from_secs(2)
-    }
+    fn expected_duration(&self) -> Duration;
 
     /// How long after its creation AWS may still answer that the resource does not exist:
     /// a refresh reads a younger one again rather than take it for deleted. Zero for kinds

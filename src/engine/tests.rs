@@ -66,6 +66,18 @@ impl Kind for Fake {
         Ok(Applied::with_id(id))
     }
 
+    async fn update(&self, _: &Cx, _: &str, id: &str, _: &Attrs, _: &Attrs) -> anyhow::Result<Applied> {
+        Ok(Applied::with_id(id))
+    }
+
+    fn read_lag(&self) -> Duration {
+        Duration::ZERO
+    }
+
+    async fn copies(&self, _cx: &Cx, _address: &str) -> anyhow::Result<Vec<String>> {
+        Ok(Vec::new())
+    }
+
     async fn read(&self, _cx: &Cx, _id: &str, _attrs: &Attrs) -> anyhow::Result<Option<Live>> {
         Ok(Some(Live::untaggable()))
     }

@@ -41,7 +41,9 @@ pub fn locate(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
 fn build_static(root: &Path) -> anyhow::Result<PathBuf> {
     let target = static_target();
     let target_dir = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-    eprintln!("Building the static cloudcomp-app for the image ({target}, dist profile; the first build takes minutes)…");
+    eprintln!(
+        "Building the static cloudcomp-app for the image ({target}, dist profile; the first build takes minutes)…"
+    );
     let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
         .current_dir(root)
         .args(["build", "--profile", "dist", "--quiet", "-p", "cloudcomp-app", "--target", &target])

@@ -31,7 +31,12 @@ pub struct Invalid {
 impl garde::Validate for Stack {
     type Context = RefCell<Vec<Invalid>>;
 
-    fn validate_into(&self, broken: &Self::Context, _parent: &mut dyn FnMut() -> garde::Path, report: &mut garde::Report) {
+    fn validate_into(
+        &self,
+        broken: &Self::Context,
+        _parent: &mut dyn FnMut() -> garde::Path,
+        report: &mut garde::Report,
+    ) {
         for invalid in validate(self) {
             let mut path = garde::Path::empty();
             for seg in &invalid.path {

@@ -93,8 +93,7 @@ const MOTO_PATIENCE: &[(&str, &str)] = &[("CLOUDCOMP_LANDING_GRACE", "500ms"), (
 pub async fn run_with(args: &[&str], env: &[(&str, &str)]) -> Output {
     let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
     let patience = if strictness().is_some() { &[][..] } else { MOTO_PATIENCE };
-    let env: Vec<(String, String)> =
-        patience.iter().chain(env).map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let env: Vec<(String, String)> = patience.iter().chain(env).map(|(k, v)| (k.to_string(), v.to_string())).collect();
     tokio::task::spawn_blocking(move || {
         Command::new(env!("CARGO_BIN_EXE_cloudcomp")).args(&args).envs(env).output().expect("running cloudcomp")
     })
