@@ -11,7 +11,9 @@ use crate::error::ApiError;
 
 /// A deserialized request body. Form bodies (`application/x-www-form-urlencoded`) are
 /// decoded as forms; anything else is parsed as JSON, and an empty body counts as `{}` so
-/// that handlers can name the missing fields themselves.
+/// that handlers can name the missing fields themselves. A JSON body must be an object:
+/// serde would otherwise read a struct from an array of its fields in order (`[null, null]`),
+/// which no client of the original services could send.
 pub struct Input<T>(pub T);
 
 impl<S, T> FromRequest<S> for Input<T>
@@ -37,10 +39,12 @@ where
         let parsed = if is_form {
             serde_urlencoded::from_bytes(&body)
                 .map_err(|e| ApiError::BadRequest("invalid form body".into(), Some(e.to_string().into())))
-        } else if body.iter().all(u8::is_ascii_whitespace) {
-            serde_json::from_slice(b"{}").map_err(|e| invalid_json(&e))
         } else {
-            serde_json::from_slice(&body).map_err(|e| invalid_json(&e))
+            match body.iter().find(|b| !b.is_ascii_whitespace()) {
+                None => serde_json::from_slice(b"{}").map_err(|e| invalid_json(&e)),
+                Some(b'{') => serde_json::from_slice(&body).map_err(|e| invalid_json(&e)),
+                Some(_) => Err(ApiError::BadRequest("invalid JSON body".into(), Some("expected a JSON object".into()))),
+            }
         };
         parsed.map(Input)
     }

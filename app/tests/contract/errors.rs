@@ -14,6 +14,10 @@ pub async fn malformed_bodies_are_400_json(backend: Backend) {
         ("/update", "{\"counter\": }"),
         ("/user", "\"just a string\""),
         ("/api/v1/users", "\u{0}\u{1}"),
+        // serde reads a struct from an array of its fields; the original services did not.
+        ("/user", "[\"Mario Rossi\", \"m.rossi@satispay.it\"]"),
+        ("/api/v1/users", "[\"bob\", \"5baa61e4c9b93f3f0682250b6cf8331b7ee68fd8\"]"),
+        ("/update", "[1, \"x\"]"),
     ] {
         let response = srv
             .request(Method::POST, path)
