@@ -21,7 +21,7 @@ use subtle::ConstantTimeEq;
 
 use crate::context::AppContext;
 use crate::error::ApiError;
-use crate::extract::{Input, QueryInput};
+use crate::extract::{Input, QueryInput, whole_number};
 
 /// Page size when `per_page` is not given.
 const DEFAULT_PER_PAGE: u64 = 10;
@@ -89,6 +89,7 @@ impl FromRequestParts<Arc<AppContext>> for ApiKey {
 
 #[derive(Deserialize)]
 struct Update {
+    #[serde(default, deserialize_with = "whole_number")]
     counter: Option<i64>,
     message: Option<String>,
 }
