@@ -14,8 +14,9 @@ use serde::de::{DeserializeOwned, Error, Unexpected, Visitor};
 use crate::error::ApiError;
 
 /// A deserialized request body. Form bodies (`application/x-www-form-urlencoded`) are
-/// decoded as forms; anything else is parsed as JSON, and an empty body counts as `{}` so
-/// that handlers can name the missing fields themselves. A JSON body must be an object:
+/// decoded as forms; anything else is parsed as JSON, and an empty body (no bytes at all: a
+/// blank one is malformed JSON) counts as `{}` so that handlers can name the missing fields
+/// themselves. A JSON body must be an object:
 /// serde would otherwise read a struct from an array of its fields in order (`[null, null]`),
 /// which no client of the original services could send.
 pub struct Input<T>(pub T);
@@ -43,10 +44,11 @@ where
         let parsed = if is_form {
             serde_urlencoded::from_bytes(&body)
                 .map_err(|e| ApiError::BadRequest("invalid form body".into(), Some(e.to_string().into())))
+        } else if body.is_empty() {
+            serde_json::from_slice(b"{}").map_err(|e| invalid_json(&e))
         } else {
             match body.iter().find(|b| !b.is_ascii_whitespace()) {
-                None => serde_json::from_slice(b"{}").map_err(|e| invalid_json(&e)),
-                Some(b'{') => serde_json::from_slice(&body).map_err(|e| invalid_json(&e)),
+                Some(b'{') | None => serde_json::from_slice(&body).map_err(|e| invalid_json(&e)),
                 Some(_) => Err(ApiError::BadRequest("invalid JSON body".into(), Some("expected a JSON object".into()))),
             }
         };

@@ -4,7 +4,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::server::{Backend, TestServer, expect_error};
+use crate::server::{Backend, TestServer, expect_error, json_with};
 
 pub async fn malformed_bodies_are_400_json(backend: Backend) {
     let srv = TestServer::start(backend).await;
@@ -28,6 +28,21 @@ pub async fn malformed_bodies_are_400_json(backend: Backend) {
             .await
             .unwrap();
         expect_error(response, 400).await;
+    }
+    let token = srv.demo_token().await;
+    let item = json_with(
+        srv.request(Method::POST, "/items")
+            .bearer_auth(&token)
+            .json(&json!({"name": "notebook"}))
+            .send()
+            .await
+            .unwrap(),
+        201,
+    )
+    .await;
+    for body in ["\n", " ", "null"] {
+        let put = srv.request(Method::PUT, &format!("/items/{}", item["id"])).bearer_auth(&token);
+        expect_error(put.header("content-type", "application/json").body(body).send().await.unwrap(), 400).await;
     }
     let bad_form = srv
         .request(Method::POST, "/auth/login")
