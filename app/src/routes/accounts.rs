@@ -20,9 +20,8 @@ use utoipa::ToSchema;
 use utoipa::openapi::schema::Object;
 use utoipa_axum::routes;
 
-use super::{Routes, patterns};
-
 use super::responses::{InternalError, PayloadTooLarge};
+use super::{Routes, patterns};
 use crate::context::AppContext;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Input, PathInput};
