@@ -1,10 +1,12 @@
-//! The one error type handlers return. Every variant renders as JSON
-//! `{"error": "...", "detail": ...}` with a 4xx status, except `Internal`, which logs the
-//! cause and tells the client nothing about it.
+//! The one error type handlers return. Every variant renders as an [`ErrorBody`],
+//! `{"error": "...", "detail": ...}`, with a 4xx status but `Unavailable` (503) and `Internal`
+//! (500); `Internal` logs the cause and tells the client nothing about it.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 use crate::store::StoreError;
 
@@ -63,6 +65,16 @@ impl ApiError {
     }
 }
 
+/// The JSON body of every error response; the OpenAPI document's `ErrorBody` schema.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// What went wrong, for a person to read.
+    pub error: String,
+    /// More about it, or `null`: the parser's message for a malformed body, `{"retry_after":
+    /// seconds}` for a 429.
+    pub detail: Value,
+}
+
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {
@@ -86,7 +98,7 @@ impl IntoResponse for ApiError {
         if let ApiError::Internal(cause) = &self {
             tracing::error!(error = format!("{cause:#}"), "request failed");
         }
-        let body = axum::Json(json!({ "error": self.to_string(), "detail": detail }));
+        let body = axum::Json(ErrorBody { error: self.to_string(), detail });
         let mut response = (status, body).into_response();
         match self {
             ApiError::TooManyRequests { retry_after_secs } => {

@@ -2,7 +2,8 @@
 //!
 //! # Layout
 //! - [`config`]: flags and `CLOUDCOMP_*` environment variables.
-//! - [`routes`]: the HTTP surface, one module per seed contract, assembled by [`app`].
+//! - [`routes`]: the HTTP surface, one module per seed contract, assembled by [`app`]; the
+//!   OpenAPI document served at `/openapi.json` is generated from the same route definitions.
 //! - [`store`]: the [`store::Store`] trait with its SQLite and DynamoDB backends.
 //! - [`auth`], [`ratelimit`]: JWT + argon2 for seed 003; per-IP limits by route group,
 //!   counted in the store so that every instance enforces one limit.

@@ -9,43 +9,86 @@
 
 use std::sync::Arc;
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get};
-use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa::openapi::schema::Object;
+use utoipa_axum::routes;
 
+use super::responses::{InternalError, PayloadTooLarge};
+use super::{Routes, patterns};
 use crate::context::AppContext;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Input, PathInput};
 use crate::store::{Store, StoreError};
 
 /// Longest username accepted.
 const MAX_USERNAME_CHARS: usize = 128;
 
-pub(super) fn routes() -> Router<Arc<AppContext>> {
-    Router::new()
-        .route("/api/v1/users", get(list).post(add))
-        .route("/api/v1/users/dynamo", get(list_dynamo))
-        .route("/api/v1/users/{username}", delete(remove))
+pub(super) fn routes() -> Routes {
+    Routes::new().routes(routes!(list, add)).routes(routes!(list_dynamo)).routes(routes!(remove))
 }
 
-#[derive(Deserialize)]
+/// The body of `POST /api/v1/users`, as JSON or as a form.
+#[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"username": "alice", "password": "5baa61e4c9b93f3f0682250b6cf8331b7ee68fd8"}))]
 struct NewAccount {
+    /// See [`username_schema`].
+    #[schema(schema_with = username_schema, required = true)]
     username: Option<String>,
+    /// A SHA-1 digest as 40 hexadecimal digits (stored in lower case).
+    #[schema(value_type = String, required = true, pattern = "^[0-9a-fA-F]{40}$")]
     password: Option<String>,
 }
 
+/// The schema of a username: what [`is_valid_username`] accepts.
+fn username_schema() -> Object {
+    let allowed = patterns::class_without(&[patterns::CONTROL, patterns::SLASH]);
+    let visible = patterns::class_without(&[patterns::CONTROL, patterns::SLASH, patterns::WHITESPACE]);
+    let description = "1 to 128 characters, not all blank, without `/` or control characters.";
+    patterns::string(description, 1..=MAX_USERNAME_CHARS, format!("^{allowed}*{visible}{allowed}*$")).build()
+}
+
+/// What `POST` and `DELETE` answer on success.
+#[derive(Serialize, ToSchema)]
+struct AccountMessage {
+    /// "User added successfully." or "User removed successfully."
+    message: &'static str,
+    /// The account added or removed.
+    username: String,
+}
+
+/// Add a user.
+#[utoipa::path(
+    post,
+    path = "/api/v1/users",
+    tag = "seed 000",
+    request_body(
+        content((NewAccount = "application/json"), (NewAccount = "application/x-www-form-urlencoded")),
+        description = "The account, as JSON or as a form."
+    ),
+    responses(
+        (status = 201, description = "User added.", body = AccountMessage),
+        (
+            status = 400,
+            description = "A missing or invalid username or password, a username already taken, or a malformed body.",
+            body = ErrorBody
+        ),
+        (status = 413, response = PayloadTooLarge),
+        (status = 500, response = InternalError),
+    )
+)]
 async fn add(State(ctx): State<Arc<AppContext>>, Input(body): Input<NewAccount>) -> Result<Response, ApiError> {
     let present = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
     let (Some(username), Some(password)) = (present(body.username), present(body.password)) else {
         return Err(ApiError::bad_request("missing username or password"));
     };
-    if username.chars().count() > MAX_USERNAME_CHARS || username.chars().any(|c| c.is_control() || c == '/') {
+    if !is_valid_username(&username) {
         return Err(ApiError::bad_request(format!(
             "username must be 1 to {MAX_USERNAME_CHARS} characters, without '/' or control characters"
         )));
@@ -54,27 +97,61 @@ async fn add(State(ctx): State<Arc<AppContext>>, Input(body): Input<NewAccount>)
         return Err(ApiError::bad_request("password must be in SHA1 format (40 hexadecimal characters)"));
     }
     ctx.store.add_account(&username, &password.to_ascii_lowercase()).await?;
-    let body = json!({ "message": "User added successfully.", "username": username });
-    Ok((StatusCode::CREATED, Json(body)).into_response())
+    Ok((StatusCode::CREATED, Json(AccountMessage { message: "User added successfully.", username })).into_response())
 }
 
+/// Remove a user.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/users/{username}",
+    tag = "seed 000",
+    params(("username" = String, Path, min_length = 1, description = "The account to remove.")),
+    responses(
+        (status = 200, description = "User removed.", body = AccountMessage),
+        (status = 400, description = "No such user, or a path that is not UTF-8 once decoded.", body = ErrorBody),
+        (status = 500, response = InternalError),
+    )
+)]
 async fn remove(
     State(ctx): State<Arc<AppContext>>,
     PathInput(username): PathInput<String>,
 ) -> Result<Response, ApiError> {
     match ctx.store.remove_account(&username).await {
-        Ok(()) => Ok(Json(json!({ "message": "User removed successfully.", "username": username })).into_response()),
+        Ok(()) => Ok(Json(AccountMessage { message: "User removed successfully.", username }).into_response()),
         Err(StoreError::NotFound) => Err(ApiError::bad_request("user doesn't exist")),
         Err(err) => Err(err.into()),
     }
 }
 
+/// List usernames.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users",
+    tag = "seed 000",
+    responses(
+        (status = 200, description = "Every username, sorted.", body = Vec<String>),
+        (status = 204, description = "There are no users."),
+        (status = 500, response = InternalError),
+    )
+)]
 async fn list(State(ctx): State<Arc<AppContext>>) -> Result<Response, ApiError> {
     let body =
         ctx.responses.accounts.get_or_load(ctx.store.change_token(), || usernames_json(ctx.store.as_ref())).await?;
     Ok(list_response(body))
 }
 
+/// List the usernames stored in DynamoDB.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/dynamo",
+    tag = "seed 000",
+    responses(
+        (status = 200, description = "Every username in the DynamoDB table, sorted.", body = Vec<String>),
+        (status = 204, description = "The table has no users."),
+        (status = 503, description = "No DynamoDB table is configured.", body = ErrorBody),
+        (status = 500, response = InternalError),
+    )
+)]
 async fn list_dynamo(State(ctx): State<Arc<AppContext>>) -> Result<Response, ApiError> {
     let Some(dynamo) = &ctx.dynamo else {
         return Err(ApiError::Unavailable(
@@ -101,6 +178,14 @@ fn list_response(body: Option<Bytes>) -> Response {
     }
 }
 
+/// Whether `name` is 1 to [`MAX_USERNAME_CHARS`] characters, not all blank, without `/` or
+/// control characters.
+fn is_valid_username(name: &str) -> bool {
+    !name.trim().is_empty()
+        && name.chars().count() <= MAX_USERNAME_CHARS
+        && !name.chars().any(|c| c.is_control() || c == '/')
+}
+
 /// Whether `s` is a SHA-1 digest written as 40 hexadecimal digits.
 fn is_sha1_hex(s: &str) -> bool {
     s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit())
@@ -108,7 +193,14 @@ fn is_sha1_hex(s: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::is_sha1_hex;
+    use super::{is_sha1_hex, is_valid_username, patterns, username_schema};
+
+    #[test]
+    fn the_documented_username_is_the_one_accepted() {
+        let (longest, too_long) = ("x".repeat(128), "x".repeat(129));
+        let edges = ["a", " a ", "é", &longest, "", " ", "\u{3000}", "a/b", "a\n", &too_long];
+        patterns::assert_documents(username_schema(), &edges, 140, is_valid_username);
+    }
 
     #[test]
     fn sha1_format() {

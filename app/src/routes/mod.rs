@@ -1,11 +1,18 @@
 //! The HTTP surface, grouped by the seed whose contract each module serves.
+//!
+//! Every route is mounted from its `#[utoipa::path]` definition (through `utoipa_axum`'s
+//! `routes!`), so the router and the OpenAPI document ([`openapi`]) are built from the same
+//! list and cannot disagree: a path, a method or a rate limit the document names is one the
+//! server mounts.
 
 mod accounts;
 mod auth;
 mod home;
 mod items;
 mod openapi;
+mod patterns;
 mod people;
+mod responses;
 mod state;
 
 use std::sync::Arc;
@@ -13,30 +20,53 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn_with_state;
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::context::AppContext;
 use crate::error::ApiError;
-use crate::ratelimit::{Group, enforce};
+use crate::ratelimit::{Group, GroupLimiter, enforce};
 
 /// Largest request body accepted; larger ones get 413.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
+/// A router of some routes with their OpenAPI paths.
+type Routes = OpenApiRouter<Arc<AppContext>>;
+
 /// The whole application as a router, ready to serve (or to call in-process in tests).
 pub fn app(ctx: Arc<AppContext>) -> Router {
-    // An unlimited group gets no middleware at all: the hot read paths pay nothing for it.
-    let limited = |group, routes: Router<Arc<AppContext>>| match ctx.limits.limiter(group) {
-        Some(limiter) => routes.route_layer(from_fn_with_state(limiter, enforce)),
-        None => routes,
-    };
-    let global =
-        Router::new().merge(accounts::routes()).merge(state::routes()).merge(people::routes()).merge(openapi::routes());
-    Router::new()
-        .merge(home::routes())
-        .merge(limited(Group::Global, global))
-        .merge(limited(Group::Login, auth::routes()))
-        .merge(limited(Group::Items, items::routes()))
+    let (router, _) = mounted(|group| ctx.limits.limiter(group)).split_for_parts();
+    router
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(ctx)
+}
+
+/// The OpenAPI document of every route [`app`] mounts.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    mounted(|_| None).into_openapi()
+}
+
+/// Every route and its documentation; `limiter` says which groups are rate-limited.
+fn mounted(limiter: impl Fn(Group) -> Option<Arc<GroupLimiter>>) -> Routes {
+    let global =
+        Routes::new().merge(accounts::routes()).merge(state::routes()).merge(people::routes()).merge(openapi::routes());
+    Routes::with_openapi(openapi::Root::openapi())
+        .merge(home::routes())
+        .merge(limited(global, limiter(Group::Global)))
+        .merge(limited(auth::routes(), limiter(Group::Login)))
+        .merge(limited(items::routes(), limiter(Group::Items)))
+}
+
+/// `routes` behind `limiter`'s middleware, when the group has a limit; documented as
+/// answering 429 either way, since the limit is configuration (`--rate-*`).
+///
+/// An unlimited group gets no middleware at all: the hot read paths pay nothing for it.
+fn limited(mut routes: Routes, limiter: Option<Arc<GroupLimiter>>) -> Routes {
+    responses::add_to_every_operation::<responses::TooManyRequests>(routes.get_openapi_mut(), "429");
+    match limiter {
+        Some(limiter) => routes.route_layer(from_fn_with_state(limiter, enforce)),
+        None => routes,
+    }
 }

@@ -6,31 +6,62 @@
 
 use std::sync::Arc;
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use email_address::EmailAddress;
 use serde::Deserialize;
+use utoipa::ToSchema;
+use utoipa::openapi::schema::Object;
+use utoipa_axum::routes;
 
+use super::responses::{InternalError, PayloadTooLarge};
+use super::{Routes, patterns};
 use crate::context::AppContext;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::extract::Input;
 use crate::store::Person;
 
-pub(super) fn routes() -> Router<Arc<AppContext>> {
-    Router::new().route("/users", get(list)).route("/user", post(add))
+/// Shortest and longest name accepted, in characters.
+const NAME_CHARS: std::ops::RangeInclusive<usize> = 2..=100;
+
+pub(super) fn routes() -> Routes {
+    Routes::new().routes(routes!(list)).routes(routes!(add))
 }
 
-#[derive(Deserialize)]
+/// The body of `POST /user`, as JSON or as a form.
+#[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"name": "Mario Rossi", "email": "m.rossi@satispay.it"}))]
 struct NewPerson {
+    /// See [`name_schema`].
+    #[schema(schema_with = name_schema, required = true)]
     name: Option<String>,
+    /// An email address whose domain has a dot; unique, compared case-insensitively.
+    #[schema(value_type = String, required = true, format = Email)]
     email: Option<String>,
 }
 
+/// The schema of a name: what [`is_valid_name`] accepts.
+fn name_schema() -> Object {
+    let letter = patterns::class(&[patterns::ALPHABETIC]);
+    let letter_or_space = patterns::class(&[patterns::ALPHABETIC, patterns::SPACE]);
+    let description = "Letters (any script) and spaces, 2 to 100 characters, at least one letter.";
+    patterns::string(description, NAME_CHARS, format!("^{}*{letter}{letter_or_space}*$", patterns::SPACE)).build()
+}
+
+/// List people.
+#[utoipa::path(
+    get,
+    path = "/users",
+    tag = "seed 002",
+    responses(
+        (status = 200, description = "Every person, oldest first.", body = Vec<Person>),
+        (status = 500, response = InternalError),
+    )
+)]
 async fn list(State(ctx): State<Arc<AppContext>>) -> Result<Response, ApiError> {
     let body = ctx
         .responses
@@ -43,6 +74,26 @@ async fn list(State(ctx): State<Arc<AppContext>>) -> Result<Response, ApiError> 
     Ok(([(CONTENT_TYPE, "application/json")], body).into_response())
 }
 
+/// Add a person.
+#[utoipa::path(
+    post,
+    path = "/user",
+    tag = "seed 002",
+    request_body(
+        content((NewPerson = "application/json"), (NewPerson = "application/x-www-form-urlencoded")),
+        description = "The person, as JSON or as a form."
+    ),
+    responses(
+        (status = 201, description = "The person added.", body = Person),
+        (
+            status = 400,
+            description = "A missing or invalid name or email, an email already registered, or a malformed body.",
+            body = ErrorBody
+        ),
+        (status = 413, response = PayloadTooLarge),
+        (status = 500, response = InternalError),
+    )
+)]
 async fn add(
     State(ctx): State<Arc<AppContext>>,
     Input(body): Input<NewPerson>,
@@ -62,8 +113,7 @@ async fn add(
 
 /// Letters (any script) and spaces, 2 to 100 characters, at least one letter.
 fn is_valid_name(name: &str) -> bool {
-    let length = name.chars().count();
-    (2..=100).contains(&length)
+    NAME_CHARS.contains(&name.chars().count())
         && name.chars().all(|c| c.is_alphabetic() || c == ' ')
         && name.chars().any(char::is_alphabetic)
 }
@@ -81,6 +131,12 @@ fn is_valid_email(email: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_documented_name_is_the_one_accepted() {
+        let edges = ["Mario Rossi", " Ab", "José Núñez", "M", "Mario2", "   ", "a\u{301}b", "A\u{a0}B"];
+        patterns::assert_documents(name_schema(), &edges, 110, is_valid_name);
+    }
 
     #[test]
     fn names() {

@@ -8,20 +8,23 @@
 
 use std::sync::Arc;
 
+use axum::Json;
 use axum::extract::{FromRequestParts, State};
 use axum::http::HeaderValue;
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::routes;
 
+use super::Routes;
+use super::responses::{InternalError, PayloadTooLarge};
 use crate::context::AppContext;
-use crate::error::ApiError;
-use crate::extract::{Input, QueryInput};
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{Input, QueryInput, whole_number};
+use crate::store::AuditEntry;
 
 /// Page size when `per_page` is not given.
 const DEFAULT_PER_PAGE: u64 = 10;
@@ -30,8 +33,8 @@ const MAX_PER_PAGE: u64 = 100;
 /// Longest message accepted (the audit entry must fit a DynamoDB item, 400 KB).
 const MAX_MESSAGE_CHARS: usize = 10_000;
 
-pub(super) fn routes() -> Router<Arc<AppContext>> {
-    Router::new().route("/status", get(status)).route("/update", post(update)).route("/logs", get(logs))
+pub(super) fn routes() -> Routes {
+    Routes::new().routes(routes!(status)).routes(routes!(update)).routes(routes!(logs))
 }
 
 /// Writes a value through its `Display`, straight into the JSON output (no `String`).
@@ -40,19 +43,34 @@ fn display<S: serde::Serializer>(value: &impl std::fmt::Display, serializer: S) 
 }
 
 /// The body of `GET /status`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct Status<'a> {
+    /// The counter the last update set (0 at first).
     counter: i64,
+    /// The message the last update set.
     message: &'a str,
     /// Now, RFC 3339 UTC, to the nanosecond.
     #[serde(serialize_with = "display")]
+    #[schema(value_type = String, format = DateTime)]
     timestamp: humantime::Rfc3339Timestamp,
     /// Seconds since the server started, to the millisecond.
+    #[schema(minimum = 0)]
     uptime: f64,
     /// When the state last changed (`null` if never).
+    #[schema(value_type = Option<String>, format = DateTime)]
     updated_at: Option<&'a str>,
 }
 
+/// The shared state.
+#[utoipa::path(
+    get,
+    path = "/status",
+    tag = "seed 001",
+    responses(
+        (status = 200, description = "The shared counter and message, now, and the server's uptime.", body = Status),
+        (status = 500, response = InternalError),
+    )
+)]
 async fn status(State(ctx): State<Arc<AppContext>>) -> Result<Response, ApiError> {
     let state = match ctx.store.cached_shared_state() {
         Some(state) => state,
@@ -87,17 +105,54 @@ impl FromRequestParts<Arc<AppContext>> for ApiKey {
     }
 }
 
-#[derive(Deserialize)]
+/// The body of `POST /update`, as JSON or as a form.
+#[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"counter": 42, "message": "Updated state"}))]
 struct Update {
+    /// The new counter.
+    #[schema(value_type = i64, required = true, minimum = -9223372036854775808i64, maximum = 9223372036854775807i64)]
+    #[serde(default, deserialize_with = "whole_number")]
     counter: Option<i64>,
+    /// The new message.
+    #[schema(value_type = String, required = true, max_length = 10000)]
     message: Option<String>,
 }
 
+/// What `POST /update` answers: the state it wrote.
+#[derive(Serialize, ToSchema)]
+struct Updated {
+    /// The counter written.
+    counter: i64,
+    /// The message written.
+    message: String,
+    /// When it was written, RFC 3339 UTC (the audit entry's timestamp).
+    #[schema(format = DateTime)]
+    timestamp: String,
+}
+
+/// Set the shared state (and log it).
+#[utoipa::path(
+    post,
+    path = "/update",
+    tag = "seed 001",
+    security(("api_key" = [])),
+    request_body(
+        content((Update = "application/json"), (Update = "application/x-www-form-urlencoded")),
+        description = "The new state, as JSON or as a form."
+    ),
+    responses(
+        (status = 200, description = "The state written; its audit entry is written in the same transaction.", body = Updated),
+        (status = 400, description = "A missing or invalid counter or message, or a malformed body.", body = ErrorBody),
+        (status = 401, description = "The `API-Key` header is missing or wrong.", body = ErrorBody),
+        (status = 413, response = PayloadTooLarge),
+        (status = 500, response = InternalError),
+    )
+)]
 async fn update(
     State(ctx): State<Arc<AppContext>>,
     _key: ApiKey,
     Input(body): Input<Update>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Updated>, ApiError> {
     let (Some(counter), Some(message)) = (body.counter, body.message) else {
         return Err(ApiError::bad_request("counter (integer) and message (string) are required"));
     };
@@ -106,16 +161,49 @@ async fn update(
     }
     let at = humantime::format_rfc3339_nanos(std::time::SystemTime::now()).to_string();
     let state = ctx.store.update_shared_state(counter, &message, &at).await?;
-    Ok(Json(json!({ "counter": state.counter, "message": state.message, "timestamp": at })))
+    Ok(Json(Updated { counter: state.counter, message: state.message, timestamp: at }))
 }
 
-#[derive(Deserialize)]
+/// The query of `GET /logs`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct Page {
+    /// Which page, from 1.
+    #[param(value_type = u64, format = "uint64", required = false, minimum = 1, maximum = 18446744073709551615u64, default = 1)]
     page: Option<u64>,
+    /// Entries per page.
+    #[param(value_type = u64, required = false, minimum = 1, maximum = 100, default = 10)]
     per_page: Option<u64>,
 }
 
-async fn logs(State(ctx): State<Arc<AppContext>>, QueryInput(q): QueryInput<Page>) -> Result<Json<Value>, ApiError> {
+/// One page of the audit log.
+#[derive(Serialize, ToSchema)]
+struct LogPage {
+    /// Entries in the whole log.
+    total: u64,
+    /// This page's number.
+    page: u64,
+    /// Entries per page.
+    per_page: u64,
+    /// Pages in the whole log.
+    pages: u64,
+    /// This page's entries, newest first.
+    logs: Vec<AuditEntry>,
+}
+
+/// The audit log, newest first.
+#[utoipa::path(
+    get,
+    path = "/logs",
+    tag = "seed 001",
+    params(Page),
+    responses(
+        (status = 200, description = "One page of the log.", body = LogPage),
+        (status = 400, description = "`page` below 1, `per_page` outside 1 to 100, or a value that is not a whole number.", body = ErrorBody),
+        (status = 500, response = InternalError),
+    )
+)]
+async fn logs(State(ctx): State<Arc<AppContext>>, QueryInput(q): QueryInput<Page>) -> Result<Json<LogPage>, ApiError> {
     let page = q.page.unwrap_or(1);
     let per_page = q.per_page.unwrap_or(DEFAULT_PER_PAGE);
     if page == 0 || !(1..=MAX_PER_PAGE).contains(&per_page) {
@@ -123,11 +211,25 @@ async fn logs(State(ctx): State<Arc<AppContext>>, QueryInput(q): QueryInput<Page
     }
     let offset = (page - 1).saturating_mul(per_page);
     let log = ctx.store.audit_log(offset, per_page).await?;
-    Ok(Json(json!({
-        "total": log.total,
-        "page": page,
-        "per_page": per_page,
-        "pages": log.total.div_ceil(per_page),
-        "logs": log.entries,
-    })))
+    Ok(Json(LogPage { total: log.total, page, per_page, pages: log.total.div_ceil(per_page), logs: log.entries }))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+    use utoipa::{IntoParams, PartialSchema};
+
+    use super::*;
+
+    #[test]
+    fn the_documented_limits_are_the_ones_checked() {
+        let update = serde_json::to_value(<Update as PartialSchema>::schema()).unwrap();
+        assert_eq!(update["properties"]["message"]["maxLength"], json!(MAX_MESSAGE_CHARS));
+        let params = serde_json::to_value(Page::into_params(|| None)).unwrap();
+        let per_page = params.as_array().unwrap().iter().find(|p| p["name"] == "per_page").unwrap();
+        assert_eq!(per_page["schema"]["maximum"], json!(MAX_PER_PAGE));
+        assert_eq!(per_page["schema"]["default"], json!(DEFAULT_PER_PAGE));
+        let page = params.as_array().unwrap().iter().find(|p| p["name"] == "page").unwrap();
+        assert_eq!(page["schema"]["maximum"], Value::from(u64::MAX));
+    }
 }

@@ -21,6 +21,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -58,7 +59,7 @@ pub struct SharedState {
 }
 
 /// One row of the seed-001 audit log.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct AuditEntry {
     /// Sequence number, 1 for the first update.
     pub id: i64,
@@ -67,6 +68,7 @@ pub struct AuditEntry {
     /// Message written by this update.
     pub message: String,
     /// When the update happened (RFC 3339 UTC).
+    #[schema(format = DateTime)]
     pub timestamp: String,
 }
 
@@ -80,13 +82,14 @@ pub struct AuditPage {
 }
 
 /// A seed-002 person.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Person {
     /// Assigned by the store, increasing.
     pub id: i64,
     /// Letters and spaces.
     pub name: String,
     /// Unique, compared case-insensitively.
+    #[schema(format = Email)]
     pub email: String,
 }
 
@@ -100,7 +103,7 @@ pub struct AuthUser {
 }
 
 /// A seed-003 item, owned by the user who created it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Item {
     /// Assigned by the store, increasing.
     pub id: i64,

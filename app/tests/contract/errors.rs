@@ -4,7 +4,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::server::{Backend, TestServer, expect_error};
+use crate::server::{Backend, TestServer, expect_error, json_with};
 
 pub async fn malformed_bodies_are_400_json(backend: Backend) {
     let srv = TestServer::start(backend).await;
@@ -14,6 +14,10 @@ pub async fn malformed_bodies_are_400_json(backend: Backend) {
         ("/update", "{\"counter\": }"),
         ("/user", "\"just a string\""),
         ("/api/v1/users", "\u{0}\u{1}"),
+        // serde reads a struct from an array of its fields; the original services did not.
+        ("/user", "[\"Mario Rossi\", \"m.rossi@satispay.it\"]"),
+        ("/api/v1/users", "[\"bob\", \"5baa61e4c9b93f3f0682250b6cf8331b7ee68fd8\"]"),
+        ("/update", "[1, \"x\"]"),
     ] {
         let response = srv
             .request(Method::POST, path)
@@ -24,6 +28,21 @@ pub async fn malformed_bodies_are_400_json(backend: Backend) {
             .await
             .unwrap();
         expect_error(response, 400).await;
+    }
+    let token = srv.demo_token().await;
+    let item = json_with(
+        srv.request(Method::POST, "/items")
+            .bearer_auth(&token)
+            .json(&json!({"name": "notebook"}))
+            .send()
+            .await
+            .unwrap(),
+        201,
+    )
+    .await;
+    for body in ["\n", " ", "null"] {
+        let put = srv.request(Method::PUT, &format!("/items/{}", item["id"])).bearer_auth(&token);
+        expect_error(put.header("content-type", "application/json").body(body).send().await.unwrap(), 400).await;
     }
     let bad_form = srv
         .request(Method::POST, "/auth/login")

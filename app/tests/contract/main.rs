@@ -39,6 +39,7 @@ on_both_stores!(
     shared_state::status_starts_at_the_initial_state,
     shared_state::update_needs_the_api_key,
     shared_state::update_changes_status_and_logs_it,
+    shared_state::counters_written_as_whole_floats_are_whole_numbers,
     shared_state::logs_paginate_newest_first,
     shared_state::concurrent_updates_all_land,
     shared_state::messages_longer_than_10000_characters_are_refused,

@@ -64,6 +64,19 @@ pub async fn update_changes_status_and_logs_it(backend: Backend) {
     assert_eq!(json_with(srv.get("/logs").await, 200).await["total"], 1, "a refused update was logged");
 }
 
+pub async fn counters_written_as_whole_floats_are_whole_numbers(backend: Backend) {
+    let srv = TestServer::start(backend).await;
+    let post = |body: Value| srv.request(Method::POST, "/update").header("API-Key", "wiz").json(&body).send();
+    let updated = json_with(post(json!({"counter": 43.0, "message": "x"})).await.unwrap(), 200).await;
+    assert_eq!(updated["counter"], 43);
+    for bad in [json!(43.5), json!(1e19), json!("43"), Value::Null] {
+        expect_error(post(json!({"counter": bad, "message": "x"})).await.unwrap(), 400).await;
+    }
+    let form =
+        srv.request(Method::POST, "/update").header("API-Key", "wiz").form(&[("counter", "44"), ("message", "y")]);
+    assert_eq!(json_with(form.send().await.unwrap(), 200).await["counter"], 44);
+}
+
 pub async fn logs_paginate_newest_first(backend: Backend) {
     let srv = TestServer::start(backend).await;
     for i in 1..=7 {
