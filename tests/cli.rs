@@ -157,3 +157,41 @@ fn plan_shows_creates_on_an_empty_state_then_exactly_what_changed() {
     let text = String::from_utf8_lossy(&run(false).stdout).to_string();
     assert!(text.contains("max_size: 5 → 4"), "{text}");
 }
+
+/// Started under the name `cloudcomp-app` (as `up --local`'s process runtime starts it), the
+/// CLI is the app: it serves `/health` on the address it is given.
+#[test]
+fn started_as_cloudcomp_app_the_cli_serves_the_app() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("cloudcomp-app");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_cloudcomp"), &link).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let addr = format!("127.0.0.1:{port}");
+    let db = dir.path().join("app.db");
+    let mut app = Command::new(&link)
+        .args(["--listen", &addr, "--db-path", db.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let answer = loop {
+        let asked = std::net::TcpStream::connect(&addr).and_then(|mut stream| {
+            stream.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")?;
+            let mut answer = String::new();
+            stream.read_to_string(&mut answer)?;
+            Ok(answer)
+        });
+        match asked {
+            Ok(answer) => break answer,
+            Err(_) if std::time::Instant::now() < deadline && app.try_wait().unwrap().is_none() => {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Err(err) => panic!("the linked app never answered on {addr}: {err}"),
+        }
+    };
+    app.kill().unwrap();
+    app.wait().unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}
