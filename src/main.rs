@@ -5,7 +5,6 @@ use std::process::ExitCode;
 use clap::Parser;
 use cloudcomp::cli::{Cli, Command};
 use cloudcomp::commands::{self, EXIT_CHANGES};
-use cloudcomp::executor::ApplyError;
 use cloudcomp::local;
 use cloudcomp::stack::{self, StackError};
 
@@ -41,11 +40,6 @@ fn main() -> ExitCode {
         Err(err) if err.downcast_ref::<StackError>().is_some() => {
             eprintln!("error: {err}");
             ExitCode::from(EXIT_CHANGES)
-        }
-        // Some steps failed; what they did is in the state, and the next run resumes.
-        Err(err) if err.downcast_ref::<ApplyError>().is_some() => {
-            eprintln!("error: {err:#}");
-            ExitCode::FAILURE
         }
         Err(err) => {
             eprintln!("error: {err:#}");
