@@ -58,9 +58,8 @@ pub const APP_NAME: &str = "cloudcomp-app";
 /// else this executable itself, through a link named `cloudcomp-app` in `dir` (it serves
 /// the app when started under that name), so that no second build is needed.
 pub fn app_binary(explicit: Option<&Path>, dir: &Path) -> anyhow::Result<PathBuf> {
-    if let Some(path) = explicit {
-        anyhow::ensure!(path.is_file(), "app binary {} does not exist", path.display());
-        return Ok(path.to_path_buf());
+    if explicit.is_some() {
+        return crate::image::binary::locate(explicit);
     }
     let this = std::env::current_exe()?;
     if let Some(beside) = this.parent().map(|d| d.join(APP_NAME)).filter(|p| p.is_file()) {
