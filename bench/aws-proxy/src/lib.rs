@@ -5,9 +5,18 @@
 //! a run rides out throttling and 5xx answers, and in strict mode ([`Strict`]) makes moto
 //! behave like AWS: eventually consistent, slow to release and to boot.
 //!
-//! Every call is a [`Call`] in [`Proxy::calls`]. A strict-mode refusal has `fault` set to
-//! AWS's error code and `strict` to the rule that refused it ([`Call::is_strict_refusal`]);
-//! an answer strict mode rewrote has `strict` set and no `fault`.
+//! In every mode it also does what moto 5.2 cannot: it answers the EC2 Auto Scaling instance
+//! refresh actions (StartInstanceRefresh, DescribeInstanceRefreshes, CancelInstanceRefresh,
+//! RollbackInstanceRefresh) itself and carries the refreshes out in moto in the background,
+//! replacing the group's instances batch by batch, watching the alarms named in the refresh and
+//! rolling back; [`Proxy::fail_new_instances`] makes new instances fail their health checks so
+//! that tests can see a deploy go wrong; and it keeps the user data of CreateLaunchTemplateVersion
+//! out of moto (which would answer 500 to every launch from that version) while showing it in
+//! DescribeLaunchTemplateVersions.
+//!
+//! Every call is a [`Call`] in [`Proxy::calls`] (the proxy's own calls to moto are not). A
+//! strict-mode refusal has `fault` set to AWS's error code and `strict` to the rule that refused
+//! it ([`Call::is_strict_refusal`]); an answer strict mode rewrote has `strict` set and no `fault`.
 
 mod faults;
 mod health;
