@@ -4,9 +4,10 @@
 //! delaying as many by up to 300 ms); with `--strict`, makes moto behave like AWS
 //! (`Strict::aws_like`: eventual consistency, IAM propagation, lingering network interfaces,
 //! load balancers provisioning, instances booting), its delays multiplied by `F` with
-//! `--strict-scale F` (which implies `--strict`). Prints its URL, and on Ctrl-C how many calls
-//! it saw, failed and refused. bench/provision.sh uses it to time `up` at AWS-like latencies;
-//! bench/reliability.sh to run `up` and `destroy` through faults.
+//! `--strict-scale F` (which implies `--strict`). In every mode it answers the instance refresh
+//! actions itself and carries them out in moto (see the crate's documentation). Prints its URL,
+//! and on Ctrl-C how many calls it saw, failed and refused. bench/provision.sh uses it to time
+//! `up` at AWS-like latencies; bench/reliability.sh to run `up` and `destroy` through faults.
 
 use std::time::Duration;
 

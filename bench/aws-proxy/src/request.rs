@@ -91,21 +91,24 @@ fn signing_service(headers: &HeaderMap) -> Option<&str> {
     credential.split([',', ' ']).next()?.split('/').nth(3)
 }
 
+/// Headers signed for `service` (`ec2`, `autoscaling`, `monitoring`, …) in us-east-1, as far as
+/// moto looks: it reads the service and region of the credential scope, not the signature.
+pub(crate) fn signed(service: &str) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    let authorization = format!(
+        "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/{service}/aws4_request, \
+         SignedHeaders=host;x-amz-date, Signature=0"
+    );
+    headers.insert("authorization", authorization.parse().expect("a valid header"));
+    headers.insert("content-type", "application/x-www-form-urlencoded; charset=utf-8".parse().expect("a valid header"));
+    headers
+}
+
 /// Calls as the SDK sends them, for tests.
 #[cfg(test)]
 pub(crate) mod testing {
+    pub(crate) use super::signed;
     use super::*;
-
-    /// Headers signed for `service`.
-    pub(crate) fn signed(service: &str) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        let authorization = format!(
-            "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/{service}/aws4_request, \
-             SignedHeaders=host;x-amz-date, Signature=0"
-        );
-        headers.insert("authorization", authorization.parse().unwrap());
-        headers
-    }
 
     /// A query-protocol call to `service` (`ec2`, `elasticloadbalancing`, …) with `params`.
     pub(crate) fn query(service: &str, params: &[(&str, &str)]) -> AwsRequest {

@@ -40,12 +40,21 @@ pub struct Strict {
     /// How long an instance takes to boot: its target is `initial` all that time, and its
     /// Auto Scaling lifecycle state `Pending` for the first half of it ([`Rule::InstanceBoot`]).
     pub instance_boot: Duration,
+    /// How long a target must be `unhealthy` before a CloudWatch `UnHealthyHostCount` alarm on its
+    /// target group goes to `ALARM` during an instance refresh: it stands for the alarm's
+    /// `Period` × `EvaluationPeriods` (60 s or more on AWS).
+    pub alarm_evaluation: Duration,
+    /// How long an instance refresh waits for a batch of new instances to become healthy before
+    /// it fails (or rolls back): it stands for the hour AWS gives an instance refresh with auto
+    /// rollback to complete its replacements ("Undo changes with a manual or auto rollback").
+    pub refresh_give_up: Duration,
 }
 
 impl Strict {
     /// Delays of a few seconds each, like AWS on a good day: consistency 3 s, IAM propagation
     /// 8 s, lingering interfaces 8 s, listener release 4 s, table deletion 5 s, load balancer
-    /// provisioning 4 s, instance boot 8 s.
+    /// provisioning 4 s, instance boot 8 s; and, far shorter than AWS's, 6 s of unhealthy targets
+    /// for an alarm and 40 s for an instance refresh's new instances to become healthy.
     pub fn aws_like() -> Strict {
         Strict {
             consistency: Duration::from_secs(3),
@@ -55,6 +64,8 @@ impl Strict {
             table_deletion: Duration::from_secs(5),
             load_balancer_provisioning: Duration::from_secs(4),
             instance_boot: Duration::from_secs(8),
+            alarm_evaluation: Duration::from_secs(6),
+            refresh_give_up: Duration::from_secs(40),
         }
     }
 
@@ -68,6 +79,8 @@ impl Strict {
             table_deletion: self.table_deletion.mul_f64(factor),
             load_balancer_provisioning: self.load_balancer_provisioning.mul_f64(factor),
             instance_boot: self.instance_boot.mul_f64(factor),
+            alarm_evaluation: self.alarm_evaluation.mul_f64(factor),
+            refresh_give_up: self.refresh_give_up.mul_f64(factor),
         }
     }
 }
@@ -104,6 +117,7 @@ mod tests {
         let half = Strict::aws_like().scaled(0.5);
         assert_eq!(half.consistency, Duration::from_millis(1500));
         assert_eq!(half.instance_boot, Duration::from_secs(4));
+        assert_eq!(half.alarm_evaluation, Duration::from_secs(3));
         assert_eq!(Strict::aws_like().scaled(1.0), Strict::aws_like());
     }
 }
