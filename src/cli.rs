@@ -14,7 +14,8 @@ Examples:
   cloudcomp plan -f stacks/default.yaml         what up would change (exit 0: nothing, 2: changes)
   cloudcomp up --local                          the stack on this machine, print the URL to curl
   cloudcomp up -f stacks/default.yaml           provision on AWS, print the URL to curl
-  cloudcomp status -f stacks/default.yaml       the live stack: instances, targets, alarms, URL
+  cloudcomp status -f stacks/default.yaml       the live stack: instances, targets, alarms, deploys, URL
+  cloudcomp rollback -f stacks/default.yaml     back to the previous deploy (--to N: to deploy N)
   cloudcomp destroy -f stacks/default.yaml      tear it all down
   cloudcomp destroy --stack demo --from-tags    tear down by tag, without a state file
   cloudcomp build --push 127.0.0.1:5000         build the app image and push it
@@ -40,6 +41,11 @@ pub enum Command {
     ///
     /// Example: `cloudcomp up -f stacks/default.yaml`, `cloudcomp up --local`
     Up(UpArgs),
+    /// Roll the instances back to an earlier deploy (default: the one before the version they
+    /// run) through the same health-gated rollout, and record it in the deploy history.
+    ///
+    /// Example: `cloudcomp rollback -f stacks/default.yaml`, `cloudcomp rollback --to 3`
+    Rollback(RollbackArgs),
     /// Show what `up` would create, change or delete, without changing anything.
     ///
     /// Exit code 0: no changes; 2: there are changes (or the stack file is invalid); 1: error.
@@ -226,6 +232,24 @@ pub struct PlanArgs {
     /// Plan against the state file alone, without reading the live resources (no AWS call).
     #[arg(long)]
     pub no_refresh: bool,
+}
+
+/// Options of `rollback`.
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The stack.
+    #[command(flatten)]
+    pub stack: StackArgs,
+    /// The deploy to go back to, by its number in `status` [default: the newest on another
+    /// version than the instances run].
+    #[arg(long, value_name = "N")]
+    pub to: Option<u32>,
+    /// How long to follow the rollout before leaving it to run on.
+    #[arg(long, default_value = "30m", value_parser = humantime::parse_duration)]
+    pub wait_timeout: std::time::Duration,
+    /// Roll back the local stack (`up --local`).
+    #[arg(long)]
+    pub local: bool,
 }
 
 /// Options of `status`.

@@ -30,6 +30,7 @@ pub mod cli;
 pub mod commands;
 pub mod crash;
 pub mod dag;
+pub mod deploys;
 pub mod engine;
 pub mod executor;
 pub mod image;

@@ -32,6 +32,7 @@ fn main() -> ExitCode {
         Command::Destroy(args) => runtime().and_then(|rt| rt.block_on(commands::destroy(args))),
         Command::LocalSupervisor(args) => runtime().and_then(|rt| rt.block_on(commands::local_supervisor(args))),
         Command::Status(args) => runtime().and_then(|rt| rt.block_on(commands::status(args))),
+        Command::Rollback(args) => runtime().and_then(|rt| rt.block_on(commands::rollback::rollback(args))),
     };
     match outcome {
         Ok(code) => code,

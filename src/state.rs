@@ -78,6 +78,24 @@ pub struct State {
     /// ([`crate::recover`]) rather than create a second.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub pending: BTreeMap<Address, Started>,
+    /// The last few rollouts of the app to the instances, oldest first ([`crate::deploys`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deploys: Vec<Deploy>,
+}
+
+/// One rollout of the app to the instances ([`crate::deploys`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deploy {
+    /// Its number in the stack's history, from 1.
+    pub number: u32,
+    /// When it finished (RFC 3339).
+    pub at: String,
+    /// The launch-template version the instances run since.
+    pub template_version: String,
+    /// The image they run (`repository@sha256:…`, or `repository:tag`).
+    pub image: String,
+    /// What it changed: `first deploy`, `image, instance_type`, `rollback to #2`, …
+    pub change: String,
 }
 
 impl State {
@@ -89,6 +107,7 @@ impl State {
             region: region.into(),
             resources: BTreeMap::new(),
             pending: BTreeMap::new(),
+            deploys: Vec::new(),
         }
     }
 

@@ -1,5 +1,6 @@
-//! `alarm`: a CloudWatch alarm on the load balancer's request count whose action is a
-//! scaling policy.
+//! `alarm`: a CloudWatch alarm on a load-balancer metric: the request count, whose action is
+//! a scaling policy, or a deploy guard (unhealthy hosts, 5xx answers) that stops and rolls
+//! back an instance refresh and has no action of its own.
 
 use std::collections::BTreeMap;
 
@@ -25,11 +26,12 @@ pub struct AlarmAttrs<R = String> {
     pub metric: String,
     /// How a period's data points combine (`Sum`).
     pub statistic: String,
-    /// Whose metric: the load balancer's (`LoadBalancer`: its ARN suffix).
+    /// Whose metric: the load balancer's (`LoadBalancer`), a target group's (`TargetGroup`);
+    /// given as an ARN, the value is the part CloudWatch names it by.
     pub dimensions: BTreeMap<String, R>,
     /// How the statistic compares with the threshold (`GreaterThanThreshold`, …).
     pub comparison: String,
-    /// Requests per period.
+    /// The metric's limit per period.
     pub threshold: u32,
     /// Seconds per period.
     pub period_seconds: u32,
@@ -37,7 +39,7 @@ pub struct AlarmAttrs<R = String> {
     pub evaluation_periods: u32,
     /// What a period without data counts as (`breaching`, `notBreaching`).
     pub treat_missing_data: String,
-    /// The scaling policies it runs.
+    /// The scaling policies it runs (none for a deploy guard).
     pub alarm_actions: Vec<R>,
     /// Its tags.
     pub tags: Tags,
@@ -62,7 +64,8 @@ impl<R: Serialize> Attributes for AlarmAttrs<R> {
 
 async fn put(cx: &Cx, address: &str, attrs: &AlarmAttrs) -> anyhow::Result<Applied> {
     let name = &attrs.name;
-    let dimensions = attrs.dimensions.iter().map(|(k, v)| Dimension::builder().name(k).value(v).build());
+    let dimensions =
+        attrs.dimensions.iter().map(|(k, v)| Dimension::builder().name(k).value(dimension_value(v)).build());
     let tags = tags::pairs(&attrs.tags, address).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build());
     cx.cloudwatch
         .put_metric_alarm()
@@ -83,6 +86,18 @@ async fn put(cx: &Cx, address: &str, attrs: &AlarmAttrs) -> anyhow::Result<Appli
         .refused()?;
     note_created(name);
     Ok(existing(cx, name).await?.unwrap_or_else(|| Applied::with_id(name)))
+}
+
+/// How CloudWatch names an Elastic Load Balancing resource in a dimension: by the end of its
+/// ARN (`app/demo-alb/50dc…`, `targetgroup/demo-app/6d0e…`). Other values are kept.
+fn dimension_value(value: &str) -> &str {
+    match value.strip_prefix("arn:") {
+        Some(arn) => ["loadbalancer/", "targetgroup/"]
+            .iter()
+            .find_map(|kind| arn.find(kind).map(|at| &arn[at..]))
+            .map_or(value, |suffix| suffix.strip_prefix("loadbalancer/").unwrap_or(suffix)),
+        None => value,
+    }
 }
 
 /// The alarm called `name`, as `create` returns it.
@@ -152,5 +167,17 @@ impl TypedKind for Alarm {
 
     async fn delete(&self, cx: &Cx, id: &str, _: Stored<'_, AlarmAttrs>) -> anyhow::Result<()> {
         gone_is_fine(cx.cloudwatch.delete_alarms().alarm_names(id).send().await)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn load_balancer_resources_are_named_as_cloudwatch_names_them() {
+        let balancer = "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/demo-alb/50dc6c495c0c9188";
+        assert_eq!(super::dimension_value(balancer), "app/demo-alb/50dc6c495c0c9188");
+        let group = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/demo-app/6d0ecf831eec9f09";
+        assert_eq!(super::dimension_value(group), "targetgroup/demo-app/6d0ecf831eec9f09");
+        assert_eq!(super::dimension_value("app/demo-alb/50dc6c495c0c9188"), "app/demo-alb/50dc6c495c0c9188");
     }
 }

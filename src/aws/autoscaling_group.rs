@@ -1,7 +1,11 @@
 //! `autoscaling_group`: 2–5 instances of the launch template across the public subnets,
 //! registered in the target group and replaced when the load balancer finds them unhealthy.
-//! Deleting scales to zero and waits for every instance to terminate first, so that the
-//! security groups and subnets can go after it.
+//! The group is pinned to an explicit template version; a new version reaches the running
+//! instances through an instance refresh ([`rollout`]) that the stack's deploy alarms can
+//! roll back. Deleting scales to zero and waits for every instance to terminate first, so
+//! that the security groups and subnets can go after it.
+
+pub mod rollout;
 
 use std::time::Duration;
 
@@ -32,8 +36,8 @@ pub struct AutoscalingGroupAttrs<R = String> {
     pub desired_capacity: u32,
     /// The launch template its instances start from.
     pub launch_template_id: R,
-    /// Which version of it (`$Latest`).
-    pub launch_template_version: String,
+    /// Which version of it: a number, rolled out to the instances when it changes.
+    pub launch_template_version: R,
     /// The subnets its instances run in.
     pub subnet_ids: Vec<R>,
     /// The target groups its instances register in.
@@ -42,6 +46,9 @@ pub struct AutoscalingGroupAttrs<R = String> {
     pub health_check_type: String,
     /// Seconds a new instance has to boot before its health counts.
     pub health_check_grace_period: u32,
+    /// Alarms that stop a rollout and roll it back (absent from states written before them).
+    #[serde(default)]
+    pub deploy_alarms: Vec<R>,
     /// Its tags (not propagated to instances: the launch template tags them).
     pub tags: Tags,
 }
@@ -58,6 +65,7 @@ impl<R: Serialize> Attributes for AutoscalingGroupAttrs<R> {
         "target_group_arns",
         "health_check_type",
         "health_check_grace_period",
+        "deploy_alarms",
         "tags",
     ];
 }
@@ -165,7 +173,6 @@ impl TypedKind for AutoscalingGroup {
             .auto_scaling_group_name(id)
             .min_size(i32::try_from(after.min_size)?)
             .max_size(i32::try_from(after.max_size)?)
-            .launch_template(template(after))
             .vpc_zone_identifier(after.subnet_ids.join(","))
             .health_check_type(&after.health_check_type)
             .health_check_grace_period(i32::try_from(after.health_check_grace_period)?);
@@ -208,6 +215,16 @@ impl TypedKind for AutoscalingGroup {
             let set = change.set.into_iter().map(tag);
             cx.autoscaling.create_or_update_tags().set_tags(Some(set.collect())).send().await.refused()?;
         }
+        // The template is not set above: the refresh moves the group to it once the new
+        // version is healthy, and can move it back.
+        let rollout = rollout::Rollout {
+            group: id,
+            template_id: &after.launch_template_id,
+            version: &after.launch_template_version,
+            warmup: after.health_check_grace_period,
+            alarms: &after.deploy_alarms,
+        };
+        rollout::roll_out(cx, &rollout, cx.follow_rollouts, &|line| super::note_wait(line)).await?;
         Ok(Applied::with_id(id))
     }
 
@@ -224,14 +241,20 @@ impl TypedKind for AutoscalingGroup {
                     "lifecycle": i.lifecycle_state().map(|s| s.as_str()),
                     "health": i.health_status(),
                     "zone": i.availability_zone(),
+                    "version": i.launch_template().and_then(|t| t.version()).map(|v| format!("v{v}")),
                 })
             })
             .collect();
-        // `desired` is left out on purpose: the alarms move it, and that is not drift.
+        // `desired` is left out on purpose: the alarms move it, and that is not drift. The
+        // template is in: a group on another version (a rollout cut off, failed or rolled
+        // back) is rolled out again by the next `up`.
+        let template = group.launch_template();
         Ok(Some(
             Live::tagged(group.tags().iter().map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default())))
                 .attr("min_size", group.min_size().unwrap_or_default())
                 .attr("max_size", group.max_size().unwrap_or_default())
+                .attr("launch_template_id", template.and_then(|t| t.launch_template_id()).unwrap_or_default())
+                .attr("launch_template_version", template.and_then(|t| t.version()).unwrap_or_default())
                 .detail("desired_capacity", group.desired_capacity().unwrap_or_default())
                 .detail("instances", instances),
         ))

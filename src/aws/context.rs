@@ -18,6 +18,9 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// The default [`Cx::tag_lag`].
 const TAG_LAG: Duration = Duration::from_secs(5);
 
+/// The default [`Cx::follow_rollouts`].
+const FOLLOW_ROLLOUTS: Duration = Duration::from_secs(30 * 60);
+
 /// Clients and stack facts shared by every kind.
 pub struct Cx {
     /// EC2: VPC, subnets, gateways, routes, security groups, launch templates.
@@ -44,6 +47,9 @@ pub struct Cx {
     /// EC2 lists a new resource under its tags only seconds after creating it (EC2 API
     /// reference, "Eventual consistency").
     pub tag_lag: Duration,
+    /// How long an update of the Auto Scaling group follows the rollout of a new version
+    /// until it ends; `None` returns once it runs (`up --no-wait`).
+    pub follow_rollouts: Option<Duration>,
     /// The Docker engine, connected on first use (the image push).
     docker: tokio::sync::OnceCell<bollard::Docker>,
 }
@@ -77,6 +83,7 @@ impl Cx {
             stack: stack.to_string(),
             region: region.to_string(),
             tag_lag: TAG_LAG,
+            follow_rollouts: Some(FOLLOW_ROLLOUTS),
             docker: tokio::sync::OnceCell::new(),
         }
     }

@@ -59,6 +59,8 @@ impl<R: Serialize> Attributes for LaunchTemplateAttrs<R> {
         "app",
         "tags",
     ];
+    /// Every change but to its tags makes a new version, which the group then rolls out.
+    const UPDATE_CHANGES: &'static [&'static str] = &["version"];
 }
 
 /// The app the instances run, as the user data starts it.
@@ -222,12 +224,13 @@ impl TypedKind for LaunchTemplate {
             .send()
             .await
             .refused()?;
-        let id = created
-            .launch_template()
+        let template = created.launch_template();
+        let id = template
             .and_then(|t| t.launch_template_id())
             .ok_or_else(|| anyhow::anyhow!("CreateLaunchTemplate returned no id"))?;
         note_created(id);
-        Ok(Applied::with_id(id))
+        let version = template.and_then(|t| t.latest_version_number()).unwrap_or(1);
+        Ok(Applied::with_id(id).output("version", version.to_string()))
     }
 
     async fn adopt(
@@ -240,7 +243,10 @@ impl TypedKind for LaunchTemplate {
         let request = cx.ec2.describe_launch_templates().launch_template_names(&attrs.name);
         let found = found(request.send().await)?;
         let template = found.as_ref().and_then(|f| f.launch_templates().first());
-        Ok(template.and_then(|t| t.launch_template_id()).map(Applied::with_id))
+        Ok(template.and_then(|t| {
+            let version = t.latest_version_number()?.to_string();
+            Some(Applied::with_id(t.launch_template_id()?).output("version", version))
+        }))
     }
 
     async fn update(
@@ -252,17 +258,23 @@ impl TypedKind for LaunchTemplate {
         after: &LaunchTemplateAttrs,
     ) -> anyhow::Result<Applied> {
         let only_tags = LaunchTemplateAttrs { tags: after.tags.clone(), ..before.clone() } == *after;
+        let mut applied = Applied::with_id(id);
         if !only_tags {
-            // The group launches `$Latest`: new instances get this version.
-            let version = cx
+            // A new version, which the Auto Scaling group then rolls out (an instance refresh).
+            let request = cx
                 .ec2
                 .create_launch_template_version()
                 .launch_template_id(id)
                 .launch_template_data(template_data(cx, address, after).await?);
-            retrying(&[NEW_EC2_ID], || version.clone().send()).await?;
+            let created = retrying(&[NEW_EC2_ID], || request.clone().send()).await?;
+            let version = created
+                .launch_template_version()
+                .and_then(|v| v.version_number())
+                .ok_or_else(|| anyhow::anyhow!("CreateLaunchTemplateVersion returned no version number"))?;
+            applied = applied.output("version", version.to_string());
         }
         tags::update_ec2(cx, id, &before.tags, &after.tags).await?;
-        Ok(Applied::with_id(id))
+        Ok(applied)
     }
 
     fn read_lag(&self) -> std::time::Duration {

@@ -41,7 +41,7 @@ use serde_json::Value;
 use crate::plan::graph::Attributes;
 
 pub use alarm::AlarmAttrs;
-pub use autoscaling_group::AutoscalingGroupAttrs;
+pub use autoscaling_group::{AutoscalingGroupAttrs, rollout};
 pub use container_image::ContainerImageAttrs;
 pub use context::Cx;
 pub use dynamodb_table::DynamodbTableAttrs;

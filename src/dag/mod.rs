@@ -46,14 +46,19 @@ pub fn as_reference(value: &Value) -> Option<(Address, &str)> {
 
 /// Every resource referenced anywhere inside `value`.
 pub fn references(value: &Value) -> Vec<Address> {
+    referenced_outputs(value).into_iter().map(|(address, _)| address).collect()
+}
+
+/// Every output referenced anywhere inside `value`, with its resource.
+pub fn referenced_outputs(value: &Value) -> Vec<(Address, String)> {
     let mut found = Vec::new();
     collect(value, &mut found);
     found
 }
 
-fn collect(value: &Value, found: &mut Vec<Address>) {
-    if let Some((address, _)) = as_reference(value) {
-        found.push(address);
+fn collect(value: &Value, found: &mut Vec<(Address, String)>) {
+    if let Some((address, output)) = as_reference(value) {
+        found.push((address, output.to_string()));
         return;
     }
     match value {
@@ -94,5 +99,8 @@ mod tests {
         let mut found = references(&value);
         found.sort();
         assert_eq!(found, vec![Address::from("a"), Address::from("b")]);
+        let mut outputs = referenced_outputs(&value);
+        outputs.sort();
+        assert_eq!(outputs, vec![(Address::from("a"), "id".to_string()), (Address::from("b"), "arn".to_string())]);
     }
 }

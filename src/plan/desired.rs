@@ -193,6 +193,35 @@ pub fn desired(stack: &Stack, image_tag: &str, pushed: bool) -> Vec<Resource> {
         target_group_arn: Ref::to("target_group.app", "arn"),
     };
     out.push(Resource::of("listener.http", &listener));
+    // Deploy guards: a new version whose targets fail their health checks or answer 5xx is
+    // stopped and rolled back within a minute or two (one period of the load balancer's
+    // one-minute metrics), not after the rollout timed out.
+    let mut deploy_alarms = Vec::new();
+    for (guard, metric, statistic, threshold) in [
+        ("unhealthy_hosts", "UnHealthyHostCount", "Maximum", 1),
+        ("target_5xx", "HTTPCode_Target_5XX_Count", "Sum", DEPLOY_5XX_PER_MINUTE),
+    ] {
+        let alarm = AlarmAttrs {
+            name: format!("{name}-deploy-{}", guard.replace('_', "-")),
+            namespace: "AWS/ApplicationELB".into(),
+            metric: metric.into(),
+            statistic: statistic.into(),
+            dimensions: BTreeMap::from([
+                ("LoadBalancer".to_string(), Ref::to("load_balancer.app", "arn_suffix")),
+                ("TargetGroup".to_string(), Ref::to("target_group.app", "arn")),
+            ]),
+            comparison: "GreaterThanOrEqualToThreshold".into(),
+            threshold,
+            period_seconds: 60,
+            evaluation_periods: 1,
+            treat_missing_data: "notBreaching".into(),
+            alarm_actions: Vec::new(),
+            tags: tags.clone(),
+        };
+        let address = format!("alarm.deploy_{guard}");
+        deploy_alarms.push(Ref::to(&address, "id"));
+        out.push(Resource::of(address, &alarm));
+    }
     let scaling = &stack.scaling;
     let group = AutoscalingGroupAttrs {
         name: format!("{name}-asg"),
@@ -200,12 +229,13 @@ pub fn desired(stack: &Stack, image_tag: &str, pushed: bool) -> Vec<Resource> {
         max_size: scaling.max,
         desired_capacity: scaling.desired(),
         launch_template_id: Ref::to("launch_template.app", "id"),
-        // New instances take the newest template version; no ASG call is needed when it changes.
-        launch_template_version: "$Latest".into(),
+        // Pinned: a new version is rolled out to every instance (an instance refresh).
+        launch_template_version: Ref::to("launch_template.app", "version"),
         subnet_ids,
         target_group_arns: vec![Ref::to("target_group.app", "arn")],
         health_check_type: "ELB".into(),
         health_check_grace_period: stack.instances.health_grace.0,
+        deploy_alarms,
         tags: tags.clone(),
     };
     // Instances register through the listener's target group; routes must exist so they
@@ -247,6 +277,9 @@ pub fn desired(stack: &Stack, image_tag: &str, pushed: bool) -> Vec<Resource> {
     }
     out
 }
+
+/// 5xx answers from the targets in a minute that stop a rollout.
+const DEPLOY_5XX_PER_MINUTE: u32 = 5;
 
 /// What the instances may do on the stack's table, and nothing else.
 const TABLE_ACTIONS: &[&str] = &[

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashSet};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::graph::{Address, OnChange, Resource, references};
+use super::graph::{Address, OnChange, Resource, referenced_outputs};
 use crate::state::State;
 
 /// What happens to one resource.
@@ -76,6 +76,9 @@ pub fn diff(desired: &[Resource], state: &State) -> Plan {
     // be updated even when its own attributes read the same, since the ids behind the
     // references change. (A create matters here when refresh found a resource gone.)
     let mut renewed: HashSet<&Address> = HashSet::new();
+    // Outputs an update changes (a launch template's new version): what refers to them is
+    // updated too.
+    let mut changed_outputs: HashSet<(&Address, &str)> = HashSet::new();
     for resource in desired {
         let Some(recorded) = state.resources.get(&resource.address) else {
             renewed.insert(&resource.address);
@@ -99,8 +102,10 @@ pub fn diff(desired: &[Resource], state: &State) -> Plan {
         let mut attrs = Vec::new();
         for (name, attr) in &resource.attrs {
             let before = recorded.attrs.get(name);
-            let refers_to_replaced = references(&attr.value).iter().any(|r| renewed.contains(r));
-            if before != Some(&attr.value) || refers_to_replaced {
+            let refers_to_changed = referenced_outputs(&attr.value)
+                .iter()
+                .any(|(r, output)| renewed.contains(r) || changed_outputs.contains(&(r, output.as_str())));
+            if before != Some(&attr.value) || refers_to_changed {
                 attrs.push(AttrChange {
                     name: name.clone(),
                     before: before.cloned(),
@@ -117,6 +122,7 @@ pub fn diff(desired: &[Resource], state: &State) -> Plan {
             renewed.insert(&resource.address);
             Action::Replace
         } else {
+            changed_outputs.extend(resource.update_changes.iter().map(|output| (&resource.address, *output)));
             Action::Update
         };
         changes.push(Change { address: resource.address.clone(), kind: resource.kind.to_string(), action, attrs });
@@ -229,6 +235,28 @@ mod tests {
         let plan = diff(&desired()[..1], &state);
         assert_eq!(actions(&plan), [("asg".into(), Action::Delete), ("subnet.a".into(), Action::Delete)]);
         assert_eq!(plan.count(Action::Delete), 2);
+    }
+
+    #[test]
+    fn an_update_that_changes_an_output_updates_what_refers_to_it() {
+        let versioned = |ami: &str| {
+            let mut template = Resource::new("launch_template", "lt").set("ami", json!(ami));
+            template.update_changes = &["version"];
+            vec![
+                template,
+                Resource::new("autoscaling_group", "asg")
+                    .set("version", reference("lt", "version"))
+                    .set("name", reference("lt", "id")),
+            ]
+        };
+        let state = applied(&versioned("ami-1"));
+        let plan = diff(&versioned("ami-2"), &state);
+        assert_eq!(actions(&plan), [("lt".into(), Action::Update), ("asg".into(), Action::Update)]);
+        let names: Vec<&str> = plan.changes[1].attrs.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(names, ["version"], "only the reference to the changed output");
+        let mut fixed = versioned("ami-2");
+        fixed[0].update_changes = &[];
+        assert_eq!(actions(&diff(&fixed, &state)), [("lt".into(), Action::Update)]);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub use crate::dag::{Address, REF_KEY, as_reference, reference, references, resolve_references};
+pub use crate::dag::{Address, REF_KEY, as_reference, reference, referenced_outputs, references, resolve_references};
 
 /// What changing an attribute of an existing resource takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,6 +60,9 @@ pub trait Attributes: Serialize {
     /// The fields the kind changes in place; a change to any other replaces the resource.
     /// (A test checks that each names a field.)
     const UPDATABLE: &'static [&'static str];
+    /// The outputs an in-place update may give new values (a launch template's `version`):
+    /// what refers to them is updated after it.
+    const UPDATE_CHANGES: &'static [&'static str] = &[];
 }
 
 /// One desired attribute.
@@ -82,12 +85,20 @@ pub struct Resource {
     pub attrs: BTreeMap<String, Attr>,
     /// Resources that must exist first: every referenced one, plus any ordering the kind needs.
     pub depends_on: Vec<Address>,
+    /// The outputs an in-place update may change ([`Attributes::UPDATE_CHANGES`]).
+    pub update_changes: &'static [&'static str],
 }
 
 impl Resource {
     /// A resource with no attributes yet.
     pub fn new(kind: &'static str, address: impl Into<String>) -> Self {
-        Resource { address: Address(address.into()), kind, attrs: BTreeMap::new(), depends_on: Vec::new() }
+        Resource {
+            address: Address(address.into()),
+            kind,
+            attrs: BTreeMap::new(),
+            depends_on: Vec::new(),
+            update_changes: &[],
+        }
     }
 
     /// A resource of `attrs`' kind at `address`, each field an attribute that changes in
@@ -101,7 +112,8 @@ impl Resource {
             Ok(Value::Object(fields)) => fields,
             other => panic!("{} attributes must serialize to a JSON object, not {other:?}", A::KIND),
         };
-        fields.into_iter().fold(Resource::new(A::KIND, address), |resource, (name, value)| {
+        let resource = Resource { update_changes: A::UPDATE_CHANGES, ..Resource::new(A::KIND, address) };
+        fields.into_iter().fold(resource, |resource, (name, value)| {
             let on_change = if A::UPDATABLE.contains(&name.as_str()) { OnChange::Update } else { OnChange::Replace };
             resource.attr(name, value, on_change)
         })

@@ -11,6 +11,9 @@ use crate::plan::Address;
 use crate::refresh::{self, Found};
 use crate::state::State;
 
+/// The Auto Scaling group whose instances run the deploys.
+const GROUP: &str = "autoscaling_group.app";
+
 /// One resource's line: its state word and the attributes changed outside cloudcomp.
 fn condition(state: &State, address: &Address, found: Option<&Found>) -> (&'static str, Vec<String>) {
     match found {
@@ -21,12 +24,13 @@ fn condition(state: &State, address: &Address, found: Option<&Found>) -> (&'stat
     }
 }
 
-/// Writes the status for people.
+/// Writes the status for people; `rollout` is the instance refresh running, if one is.
 pub fn print_status(
     out: &mut impl Write,
     state: &State,
     found: &BTreeMap<Address, Found>,
     url: Option<&str>,
+    rollout: Option<&str>,
 ) -> std::io::Result<()> {
     if state.resources.is_empty() {
         return writeln!(
@@ -60,6 +64,45 @@ pub fn print_status(
                 print_detail(out, name, value)?;
             }
         }
+    }
+    print_deploys(out, state, &instance_versions(found))?;
+    if let Some(rollout) = rollout {
+        writeln!(out, "Rolling out: {rollout}")?;
+    }
+    Ok(())
+}
+
+/// How many instances run each launch-template version (`v3`), from the group's details.
+fn instance_versions(found: &BTreeMap<Address, Found>) -> BTreeMap<String, usize> {
+    let mut versions = BTreeMap::new();
+    let Some(Found::Live(group)) = found.get(&Address::from(GROUP)) else { return versions };
+    let instances = group.details.get("instances").and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
+    for version in instances.iter().filter_map(|i| i.get("version")?.as_str()) {
+        *versions.entry(version.to_string()).or_default() += 1;
+    }
+    versions
+}
+
+/// The deploy history, newest last, each with the instances that run its version now.
+fn print_deploys(out: &mut impl Write, state: &State, running: &BTreeMap<String, usize>) -> std::io::Result<()> {
+    if state.deploys.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "\nDeploys (newest last; `cloudcomp rollback --to N` goes back to one):")?;
+    let mut shown = std::collections::HashSet::new();
+    for deploy in state.deploys.iter().rev() {
+        // A version deployed twice (a rollback) is counted on its newest deploy.
+        let instances = running.get(&format!("v{}", deploy.template_version)).copied().unwrap_or(0);
+        let count = if shown.insert(&deploy.template_version) && instances > 0 {
+            format!("  {UPDATE}← {instances} instance{}{UPDATE:#}", if instances == 1 { "" } else { "s" })
+        } else {
+            String::new()
+        };
+        let line = format!(
+            "  #{:<3} {}  v{:<4} {:<24} {}{count}",
+            deploy.number, deploy.at, deploy.template_version, deploy.change, deploy.image
+        );
+        writeln!(out, "{line}")?;
     }
     Ok(())
 }
@@ -99,8 +142,8 @@ fn plain(value: &Value) -> String {
 }
 
 /// The status for machines: `{stack, region, url, resources: [{address, kind, id, status,
-/// drift, details}]}`; `status` is `live`, `gone` or `foreign`.
-pub fn status_json(state: &State, found: &BTreeMap<Address, Found>, url: Option<&str>) -> Value {
+/// drift, details}], deploys, rollout}`; `status` is `live`, `gone` or `foreign`.
+pub fn status_json(state: &State, found: &BTreeMap<Address, Found>, url: Option<&str>, rollout: Option<&str>) -> Value {
     let resources: Vec<Value> = state
         .resources
         .iter()
@@ -120,5 +163,12 @@ pub fn status_json(state: &State, found: &BTreeMap<Address, Found>, url: Option<
             })
         })
         .collect();
-    json!({ "stack": state.stack, "region": state.region, "url": url, "resources": resources })
+    json!({
+        "stack": state.stack,
+        "region": state.region,
+        "url": url,
+        "resources": resources,
+        "deploys": state.deploys,
+        "rollout": rollout,
+    })
 }

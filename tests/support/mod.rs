@@ -46,6 +46,21 @@ impl Aws {
         Aws { proxy: Some(proxy) }
     }
 
+    /// moto behind a proxy (strict when the environment asks for it), always: the test AWS
+    /// that also does what moto cannot (instance refreshes).
+    pub async fn proxied() -> Aws {
+        // A zero delay still records: faults at rate zero with a delay rate make it a proxy.
+        Aws::with_faults(aws_proxy::Faults { delay_rate: 1.0, ..aws_proxy::Faults::NONE }).await
+    }
+
+    /// The proxy, for a test that steers it.
+    ///
+    /// # Panics
+    /// When the calls go to moto itself ([`Aws::proxied`] always has one).
+    pub fn proxy(&self) -> &aws_proxy::Proxy {
+        self.proxy.as_ref().expect("no proxy: start the test AWS with Aws::proxied")
+    }
+
     /// The endpoint URL to give `cloudcomp --endpoint-url`.
     pub fn url(&self) -> String {
         self.proxy.as_ref().map_or_else(moto, |p| p.url())

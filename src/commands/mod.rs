@@ -1,6 +1,9 @@
 //! What each stack command does, between the parsed arguments and the library: load the
 //! stack and state, plan, apply, report.
 
+pub mod rollback;
+
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,7 +22,7 @@ use crate::refresh::{self, Drift};
 use crate::ship::{Destination, Shipment};
 use crate::stack::{self, Stack};
 use crate::state::{self, State, StateLock};
-use crate::{engine, image, local, recover, timings, ui};
+use crate::{deploys, engine, image, local, recover, timings, ui};
 
 /// Exit code of `plan` when there are changes (and of any command on a bad stack file).
 pub const EXIT_CHANGES: u8 = 2;
@@ -102,7 +105,9 @@ pub async fn up(args: &UpArgs) -> anyhow::Result<ExitCode> {
     let started = SystemTime::now();
     // Built here; pushed by the graph once its repository exists.
     shipment.build().await?;
-    let (state, cx) = apply(&args.stack, &stack, &state_path, !args.no_refresh, args.timings, &desired).await?;
+    let follow = (!args.no_wait).then_some(args.wait_timeout);
+    let run = Run { refresh: !args.no_refresh, timings: args.timings, follow_rollouts: follow };
+    let (state, cx) = apply(&args.stack, &stack, &state_path, run, &desired).await?;
     if !args.no_wait {
         wait_until_serving(&cx, &state, started, args.wait_timeout).await?;
     }
@@ -223,7 +228,7 @@ pub async fn destroy(args: &DestroyArgs) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    apply(&args.stack, &stack, &state_path, false, false, &[]).await?;
+    apply(&args.stack, &stack, &state_path, Run::default(), &[]).await?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -252,7 +257,7 @@ async fn destroy_from_tags(args: &DestroyArgs) -> anyhow::Result<ExitCode> {
             .context("writing what was found")?;
         state::save(&state_path, &state)?;
     }
-    apply(&args.stack, &stack, &state_path, false, false, &[]).await?;
+    apply(&args.stack, &stack, &state_path, Run::default(), &[]).await?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -264,20 +269,45 @@ pub async fn status(args: &StatusArgs) -> anyhow::Result<ExitCode> {
         return status_local(args, &state_path, &stack);
     }
     let state = state::load(&state_path, &stack.name, &stack.region)?;
-    let found = if state.resources.is_empty() {
+    let (found, rollout) = if state.resources.is_empty() {
         Default::default()
     } else {
-        refresh::read_all(&connect(&args.stack, &stack).await, aws::kind, &state).await?
+        let cx = connect(&args.stack, &stack).await;
+        let found = refresh::read_all(&cx, aws::kind, &state).await?;
+        let rollout = rolling_out(&cx, &state, &found).await;
+        (found, rollout)
     };
     let url = url(&state);
     let mut out = anstream::stdout().lock();
     if args.json {
-        writeln!(out, "{:#}", ui::status_json(&state, &found, url.as_deref()))
+        writeln!(out, "{:#}", ui::status_json(&state, &found, url.as_deref(), rollout.as_deref()))
     } else {
-        ui::print_status(&mut out, &state, &found, url.as_deref())
+        ui::print_status(&mut out, &state, &found, url.as_deref(), rollout.as_deref())
     }
     .context("writing the status")?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The instance refresh running on the stack's group, summed up, when the group or its
+/// instances are not all on the version the state rolled out (only then is one looked for).
+async fn rolling_out(cx: &Cx, state: &State, found: &BTreeMap<plan::Address, refresh::Found>) -> Option<String> {
+    let group = plan::Address::from("autoscaling_group.app");
+    let Some(refresh::Found::Live(live)) = found.get(&group) else { return None };
+    let wanted = deploys::current_version(state)?;
+    let on_version = |v: &serde_json::Value| v.as_str() == Some(wanted.as_str());
+    let instances = live.details.get("instances").and_then(serde_json::Value::as_array);
+    let all_there = live.attrs.get("launch_template_version").is_some_and(on_version)
+        && instances.is_none_or(|list| {
+            list.iter().all(|i| i.get("version").and_then(|v| v.as_str()) == Some(&format!("v{wanted}")))
+        });
+    if all_there {
+        return None;
+    }
+    let name = state.resources.get(&group)?.outputs.get("name")?.as_str()?;
+    match aws::rollout::active(cx, name).await {
+        Ok(active) => active.map(|refresh| refresh.summary()),
+        Err(error) => Some(format!("unknown ({error:#})")),
+    }
 }
 
 fn status_local(args: &StatusArgs, state_path: &std::path::Path, stack: &Stack) -> anyhow::Result<ExitCode> {
@@ -293,9 +323,20 @@ fn status_local(args: &StatusArgs, state_path: &std::path::Path, stack: &Stack) 
 }
 
 async fn connect(args: &StackArgs, stack: &Stack) -> Arc<Cx> {
+    connect_following(args, stack, None).await
+}
+
+/// [`connect`], following rollouts for up to `follow_rollouts`.
+async fn connect_following(args: &StackArgs, stack: &Stack, follow_rollouts: Option<Duration>) -> Arc<Cx> {
     let mut cx = Cx::connect(&stack.name, &stack.region, args.endpoint_url.as_deref(), args.profile.as_deref()).await;
     cx.tag_lag = args.tag_lag;
+    cx.follow_rollouts = follow_rollouts;
     Arc::new(cx)
+}
+
+/// Now, as the deploy history writes it.
+fn now_rfc3339() -> String {
+    humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
 }
 
 /// `recorded` brought up to date with the live resources, and what drifted.
@@ -307,16 +348,28 @@ async fn refreshed(cx: &Arc<Cx>, recorded: State) -> anyhow::Result<(State, Vec<
     refresh::reconcile(&recorded, &found)
 }
 
-/// Applies `desired` (empty: destroy everything) under the state lock; the state after, and the
-/// AWS clients it used, for what comes next (the wait for the service).
+/// How [`apply`] runs.
+#[derive(Debug, Clone, Copy, Default)]
+struct Run {
+    /// Read every recorded resource from AWS first.
+    refresh: bool,
+    /// Print each step's time and the critical path after.
+    timings: bool,
+    /// How long a rollout of a new version is followed ([`Cx::follow_rollouts`]).
+    follow_rollouts: Option<Duration>,
+}
+
+/// Applies `desired` (empty: destroy everything) under the state lock, recording a rollout
+/// of a new version in the deploy history; the state after, and the AWS clients it used, for
+/// what comes next (the wait for the service).
 async fn apply(
     args: &StackArgs,
     stack: &Stack,
     state_path: &std::path::Path,
-    refresh: bool,
-    timings: bool,
+    run: Run,
     desired: &[Resource],
 ) -> anyhow::Result<(State, Arc<Cx>)> {
+    let Run { refresh, timings, follow_rollouts } = run;
     let started = Instant::now();
     let lock = StateLock::acquire(state_path)?;
     let mut state = state::load(state_path, &stack.name, &stack.region)?;
@@ -327,7 +380,7 @@ async fn apply(
         );
         tokio::time::sleep(args.landing_grace).await;
     }
-    let cx = connect(args, stack).await;
+    let cx = connect_following(args, stack, follow_rollouts).await;
     if !desired.is_empty() {
         // Before anything is created: an instance type that cannot run the image is refused.
         aws::check_instance_type(&cx, &stack.instances.instance_type).await?;
@@ -358,6 +411,11 @@ async fn apply(
     let before = state.clone();
     let progress = ui::Progress::default();
     engine::apply(cx.clone(), aws::kind, &plan, desired, &mut state, state_path, &progress).await?;
+    if let Some(deploy) = deploys::made(&before, &state, &now_rfc3339()) {
+        eprintln!("Deploy #{}: template version {} ({}).", deploy.number, deploy.template_version, deploy.change);
+        deploys::record(&mut state, deploy);
+        state::save(state_path, &state)?;
+    }
     let wall = started.elapsed();
     eprintln!("Done in {:.1}s.", wall.as_secs_f64());
     if timings {
