@@ -98,8 +98,19 @@ async fn default_stack_up_no_change_update_and_destroy() {
     assert_eq!(group.instances().len(), 2);
     assert_eq!(group.health_check_type(), Some("ELB"));
     let alarms = cx.cloudwatch.describe_alarms().alarm_name_prefix(format!("{name}-")).send().await.unwrap();
-    assert_eq!(alarms.metric_alarms().len(), 2);
-    for alarm in alarms.metric_alarms() {
+    let (scaling, guards): (Vec<_>, Vec<_>) =
+        alarms.metric_alarms().iter().partition(|a| a.metric_name() == Some("RequestCount"));
+    assert_eq!(scaling.len(), 2);
+    // The deploy guards watch the target group, act on nothing, and name it as CloudWatch does.
+    let mut guarded: Vec<&str> = guards.iter().filter_map(|a| a.metric_name()).collect();
+    guarded.sort_unstable();
+    assert_eq!(guarded, ["HTTPCode_Target_5XX_Count", "UnHealthyHostCount"]);
+    for guard in &guards {
+        assert!(guard.alarm_actions().is_empty());
+        let target_group = guard.dimensions().iter().find(|d| d.name() == Some("TargetGroup")).unwrap();
+        assert!(target_group.value().unwrap().starts_with("targetgroup/"), "{target_group:?}");
+    }
+    for alarm in scaling {
         assert_eq!(alarm.metric_name(), Some("RequestCount"));
         let action = &alarm.alarm_actions()[0];
         let policy = if alarm.threshold() == Some(10.0) && alarm.alarm_name().unwrap().ends_with("out") {

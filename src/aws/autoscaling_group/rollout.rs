@@ -15,6 +15,7 @@ use aws_sdk_autoscaling::types::{
     AlarmSpecification, DesiredConfiguration, InstanceRefresh, InstanceRefreshStatus, LaunchTemplateSpecification,
     RefreshPreferences, RefreshStrategy,
 };
+use aws_sdk_cloudwatch::types::StateValue;
 
 use crate::aws::{Cx, Refused};
 
@@ -147,8 +148,45 @@ pub async fn running_version(cx: &Cx, group: &str) -> anyhow::Result<Option<Stri
     Ok(current(cx, group).await?.map(|((_, version), _)| version))
 }
 
-/// Starts the refresh of `rollout`.
-async fn start(cx: &Cx, rollout: &Rollout<'_>) -> anyhow::Result<String> {
+/// How long a rollout waits for a deploy alarm in `ALARM` to recover before it starts
+/// without it.
+const ALARM_RECOVERY: Duration = Duration::from_secs(150);
+
+/// The alarms to guard a rollout with. One in `ALARM` (a rollback that just ended leaves its
+/// alarm there for a period or two) would stop the refresh at once, so it is waited for, up
+/// to [`ALARM_RECOVERY`]; one still in `ALARM` then speaks of the running version, not of
+/// the new one, and the rollout goes without it (and says so).
+async fn guards(cx: &Cx, alarms: &[String], say: &(dyn Fn(&str) + Sync)) -> anyhow::Result<Vec<String>> {
+    let started = Instant::now();
+    let mut pause = Duration::from_millis(200);
+    let mut said = false;
+    while !alarms.is_empty() {
+        let found = cx.cloudwatch.describe_alarms().set_alarm_names(Some(alarms.to_vec())).send().await.refused()?;
+        let firing: Vec<&str> = found
+            .metric_alarms()
+            .iter()
+            .filter(|a| a.state_value() == Some(&StateValue::Alarm))
+            .filter_map(|a| a.alarm_name())
+            .collect();
+        if firing.is_empty() {
+            break;
+        }
+        if started.elapsed() >= ALARM_RECOVERY {
+            say(&format!("rolling out without {}: still in ALARM, it judges the running version", firing.join(", ")));
+            return Ok(alarms.iter().filter(|a| !firing.contains(&a.as_str())).cloned().collect());
+        }
+        if !said {
+            say(&format!("deploy alarm {} in ALARM: waiting for it to recover before rolling out", firing.join(", ")));
+            said = true;
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(10));
+    }
+    Ok(alarms.to_vec())
+}
+
+/// Starts the refresh of `rollout`, guarded by `alarms`.
+async fn start(cx: &Cx, rollout: &Rollout<'_>, alarms: Vec<String>) -> anyhow::Result<String> {
     let template =
         LaunchTemplateSpecification::builder().launch_template_id(rollout.template_id).version(rollout.version).build();
     let mut preferences = RefreshPreferences::builder()
@@ -157,8 +195,8 @@ async fn start(cx: &Cx, rollout: &Rollout<'_>) -> anyhow::Result<String> {
         .instance_warmup(i32::try_from(rollout.warmup)?)
         .skip_matching(true)
         .auto_rollback(true);
-    if !rollout.alarms.is_empty() {
-        let alarms = AlarmSpecification::builder().set_alarms(Some(rollout.alarms.to_vec())).build();
+    if !alarms.is_empty() {
+        let alarms = AlarmSpecification::builder().set_alarms(Some(alarms)).build();
         preferences = preferences.alarm_specification(alarms);
     }
     let started = cx
@@ -174,10 +212,10 @@ async fn start(cx: &Cx, rollout: &Rollout<'_>) -> anyhow::Result<String> {
     Ok(started.instance_refresh_id().unwrap_or_default().to_string())
 }
 
-/// Brings the group's instances to `rollout`'s version: follows the refresh already rolling
-/// it out, or stops one rolling out something else (a newer `up` supersedes it) and waits
-/// for a rollback to end, then starts one unless the group and every instance are on the
-/// version already. With `follow`, waits until the refresh ends (at most `timeout`),
+/// Brings the group's instances to `rollout`'s version, unless the group and every instance
+/// are on it already: follows the refresh already rolling it out, or stops one rolling out
+/// something else (a newer `up` supersedes it) and waits for a rollback to end, then starts
+/// one. With `follow`, waits until the refresh ends (at most `timeout`),
 /// saying how far it is to `say`, and fails when it did not succeed; without, returns once
 /// it runs.
 pub async fn roll_out(
@@ -186,7 +224,13 @@ pub async fn roll_out(
     follow: Option<Duration>,
     say: &(dyn Fn(&str) + Sync),
 ) -> anyhow::Result<()> {
+    let wanted = (rollout.template_id.to_string(), rollout.version.to_string());
     let id = loop {
+        // The group's version moves only when a refresh succeeds: a group and instances on
+        // the version are done (and no refresh is looked for, as after a scaling change).
+        if current(cx, rollout.group).await? == Some((wanted.clone(), true)) {
+            return Ok(());
+        }
         if let Some(running) = active(cx, rollout.group).await? {
             if running.is_rolling_out(rollout.template_id, rollout.version) {
                 break running.id;
@@ -203,11 +247,7 @@ pub async fn roll_out(
             wait_until_ended(cx, rollout.group, &running.id, follow.unwrap_or(DEFAULT_PATIENCE), say).await?;
             continue;
         }
-        let wanted = (rollout.template_id.to_string(), rollout.version.to_string());
-        if current(cx, rollout.group).await? == Some((wanted, true)) {
-            return Ok(());
-        }
-        match start(cx, rollout).await {
+        match start(cx, rollout, guards(cx, rollout.alarms, say).await?).await {
             Ok(id) => break id,
             // Started meanwhile (by another run): look again.
             Err(error) if error.downcast_ref::<crate::aws::Refusal>().is_some_and(|r| r.is(&[IN_PROGRESS])) => {}

@@ -70,6 +70,11 @@ pub(crate) fn verdict(
     })
 }
 
+/// The state reason of an alarm the proxy fired once its metric is back: no target unhealthy.
+/// (CloudWatch's wording for a recovered threshold alarm; the proxy's numbers.)
+pub(crate) const RECOVERED: &str =
+    "Threshold Crossed: 1 datapoint [0.0] was not greater than or equal to the threshold (1.0).";
+
 /// The `StatusReason` (and `RollbackReason`) of a refresh stopped by `alarm`. AWS does not
 /// document the wording; this one names the alarm and its state.
 pub(crate) fn stop_reason(alarm: &str) -> String {

@@ -112,6 +112,7 @@ pub(crate) async fn run(forwarder: Weak<Forwarder>, timing: Timing, plan: Plan) 
         launched: Vec::new(),
         in_flight: Vec::new(),
         unhealthy: Unhealthy::default(),
+        fired: Vec::new(),
     };
     driver.drive().await;
 }
@@ -129,6 +130,8 @@ struct Driver {
     in_flight: Vec<String>,
     /// Since when targets have been unhealthy.
     unhealthy: Unhealthy,
+    /// The alarms the proxy set to `ALARM` because it found them breaching.
+    fired: Vec<String>,
 }
 
 impl Driver {
@@ -159,6 +162,29 @@ impl Driver {
             }
         };
         self.update(|r| r.end(status, reason));
+        if status == Status::RollbackSuccessful {
+            self.recover_alarms().await;
+        }
+    }
+
+    /// Once the rollback took the failing instances away, the alarms the proxy fired see the
+    /// metric back under their threshold: after one evaluation window they are `OK` again, as
+    /// CloudWatch sets them (and a later refresh guarded by them can run).
+    async fn recover_alarms(&self) {
+        if self.fired.is_empty() {
+            return;
+        }
+        tokio::time::sleep(self.timing.alarm_evaluation).await;
+        let Ok(forwarder) = self.forwarder() else { return };
+        for name in &self.fired {
+            let params = [
+                ("Action", "SetAlarmState"),
+                ("AlarmName", name.as_str()),
+                ("StateValue", "OK"),
+                ("StateReason", alarm::RECOVERED),
+            ];
+            let _ = forwarder.query("monitoring", &params).await;
+        }
     }
 
     /// Rolls back: the instances the refresh launched are replaced by ones of the previous
@@ -359,7 +385,7 @@ impl Driver {
 
     /// Why an alarm of the refresh stops it, if one does; an alarm the proxy found breaching is
     /// set to `ALARM` in moto first, so that DescribeAlarms shows it.
-    async fn alarm(&self, forwarder: &Forwarder, group: &Group) -> Result<Option<String>, String> {
+    async fn alarm(&mut self, forwarder: &Forwarder, group: &Group) -> Result<Option<String>, String> {
         let names: Vec<(String, &str)> = self
             .plan
             .preferences
@@ -386,6 +412,7 @@ impl Driver {
                     ("StateReason", reason.as_str()),
                 ];
                 forwarder.query("monitoring", &params).await?;
+                self.fired.push(found.name.clone());
             }
             return Ok(Some(alarm::stop_reason(&found.name)));
         }
