@@ -1,7 +1,7 @@
 //! The supervisor's decisions on tokio's paused clock, against replicas in memory and a
-//! request count the test feeds: minutes of scaling in milliseconds of real time.
+//! request count the test feeds: minutes of scaling and deploys in milliseconds of real time.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -10,8 +10,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::{Supervisor, TICK};
-use crate::local::pool::Pool;
+use crate::local::control::Request;
+use crate::local::pool::{Backend, Pool};
+use crate::local::release::Release;
 use crate::local::replicas::{Replica, ReplicaRuntime};
+use crate::local::status::DeployState;
 
 /// Replicas that are only entries in a table: the test says which fail their health check
 /// and which exit.
@@ -30,6 +33,12 @@ struct State {
     failing: HashSet<String>,
     /// Replicas that exited.
     exited: HashSet<String>,
+    /// Releases whose replicas never pass their health check.
+    unhealthy_releases: HashSet<String>,
+    /// Releases whose replicas exit at once.
+    exiting_releases: HashSet<String>,
+    /// The release of each replica started.
+    releases: BTreeMap<String, String>,
 }
 
 impl InMemory {
@@ -44,11 +53,16 @@ impl ReplicaRuntime for InMemory {
         "memory"
     }
 
-    async fn start(&self, id: &str) -> anyhow::Result<Replica> {
+    async fn start(&self, id: &str, release: &Release) -> anyhow::Result<Replica> {
         let mut state = self.state();
         state.started.push(id.to_string());
+        state.releases.insert(id.to_string(), release.id.clone());
+        if state.exiting_releases.contains(&release.id) {
+            state.exited.insert(id.to_string());
+        }
         let port = 10_000 + u16::try_from(state.started.len()).unwrap();
-        Ok(Replica { id: id.to_string(), addr: SocketAddr::from(([127, 0, 0, 1], port)), pid: None, container: None })
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        Ok(Replica { id: id.to_string(), addr, pid: None, container: None, release: release.id.clone() })
     }
 
     async fn has_exited(&self, replica: &Replica) -> bool {
@@ -59,9 +73,19 @@ impl ReplicaRuntime for InMemory {
         self.state().stopped.push(replica.id);
     }
 
-    async fn passes_health_check(&self, replica: &Replica, _path: &str) -> bool {
-        !self.state().failing.contains(&replica.id)
+    async fn last_lines(&self, replica: &Replica) -> String {
+        format!("{}: invalid value 'not-a-number' for '--rate-login'", replica.id)
     }
+
+    async fn passes_health_check(&self, replica: &Replica, _path: &str) -> bool {
+        let state = self.state();
+        !state.failing.contains(&replica.id) && !state.unhealthy_releases.contains(&replica.release)
+    }
+}
+
+/// The release `name` of the app, with no environment.
+fn release(name: &str) -> Release {
+    Release::new(format!("/releases/{name}/cloudcomp-app"), name, BTreeMap::new())
 }
 
 /// A supervisor of in-memory replicas.
@@ -76,7 +100,8 @@ impl Run {
     fn new(sections: &str) -> Run {
         let stack = crate::stack::parse(&format!("name: test\n{sections}")).expect("a valid stack");
         let (runtime, pool) = (Arc::new(InMemory::default()), Arc::new(Pool::default()));
-        let supervisor = Supervisor::new(stack, "http://127.0.0.1:1".into(), pool.clone(), runtime.clone());
+        let supervisor =
+            Supervisor::new(stack, "http://127.0.0.1:1".into(), pool.clone(), runtime.clone(), release("a"));
         Run { supervisor, runtime, pool }
     }
 
@@ -87,7 +112,7 @@ impl Run {
         let ticks_per_second = (Duration::from_secs(1).as_millis() / TICK.as_millis()) as u64;
         assert_eq!(rate % ticks_per_second, 0, "{rate} requests a second do not spread over the ticks");
         let pool = self.pool.clone();
-        let feed = move |_: &Supervisor| {
+        let feed = move |_: &mut Supervisor| {
             pool.count_requests(rate / ticks_per_second);
             Ok(())
         };
