@@ -192,7 +192,8 @@ async fn up_local(args: &UpArgs) -> anyhow::Result<ExitCode> {
             let request = local::control::Request::new(release, None);
             match local::deploy::deploy(&dir, &status, &request, args.wait_timeout, &|step| line.say(step)) {
                 Ok(done) => {
-                    let number = done.deploy.and_then(|d| d.number).map(|n| format!("deploy #{n}: ")).unwrap_or_default();
+                    let number =
+                        done.deploy.and_then(|d| d.number).map(|n| format!("deploy #{n}: ")).unwrap_or_default();
                     line.done(&format!("{number}every replica runs {what}"));
                     done.url
                 }

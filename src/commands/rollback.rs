@@ -57,14 +57,14 @@ pub async fn rollback(args: &RollbackArgs) -> anyhow::Result<ExitCode> {
 
 /// `rollback --local`: deploys `--to N`'s release, or the newest other than the current one.
 fn rollback_local(args: &RollbackArgs, dir: &Path, stack: &str) -> anyhow::Result<ExitCode> {
-    let status = local::running(dir)
-        .with_context(|| format!("stack {stack} is not running locally: nothing to roll back (`up --local` starts it)"))?;
+    let status = local::running(dir).with_context(|| {
+        format!("stack {stack} is not running locally: nothing to roll back (`up --local` starts it)")
+    })?;
     let target = local::history::rollback_target(&status.deploys, args.to, &status.release)?;
     let what = format!("deploy #{} (release {}, {})", target.number, target.release.id, target.release.app_name());
     let line = ui::Waiting::new("rolling back");
     line.say(&format!("to {what}"));
-    let request =
-        local::control::Request::new(target.release.clone(), Some(format!("rollback to #{}", target.number)));
+    let request = local::control::Request::new(target.release.clone(), Some(format!("rollback to #{}", target.number)));
     match local::deploy::deploy(dir, &status, &request, args.wait_timeout, &|step| line.say(step)) {
         Ok(_) => {
             line.done(&format!("rolled back to {what}: every replica runs it"));

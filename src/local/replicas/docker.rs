@@ -98,7 +98,10 @@ impl ReplicaRuntime for Containers {
     async fn stop(&self, replica: Replica) {
         if let Some(name) = replica.container {
             let seconds = i32::try_from(STOP_TIMEOUT.as_secs()).unwrap_or(i32::MAX);
-            let _ = self.docker.stop_container(&name, Some(StopContainerOptionsBuilder::default().t(seconds).build())).await;
+            let _ = self
+                .docker
+                .stop_container(&name, Some(StopContainerOptionsBuilder::default().t(seconds).build()))
+                .await;
             let options = RemoveContainerOptionsBuilder::default().force(true).build();
             let _ = self.docker.remove_container(&name, Some(options)).await;
         }

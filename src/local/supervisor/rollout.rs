@@ -90,7 +90,8 @@ impl Supervisor {
             let (replica, until) = (candidate.replica.clone(), candidate.until);
             if self.runtime.has_exited(&replica).await {
                 let lines = self.runtime.last_lines(&replica).await;
-                let why = format!("{} of release {} exited before passing its health checks", replica.id, replica.release);
+                let why =
+                    format!("{} of release {} exited before passing its health checks", replica.id, replica.release);
                 self.refuse(with_lines(why, &lines));
             } else if self.runtime.passes_health_check(&replica, &self.stack.health_check.path).await {
                 self.promote();
@@ -149,9 +150,8 @@ impl Supervisor {
     /// Stops the drained replicas: those with no request under way, or past their delay.
     pub(super) fn drain(&mut self) {
         let now = Instant::now();
-        let (done, waiting): (Vec<Draining>, Vec<Draining>) = std::mem::take(&mut self.draining)
-            .into_iter()
-            .partition(|d| d.backend.in_flight() == 0 || now >= d.until);
+        let (done, waiting): (Vec<Draining>, Vec<Draining>) =
+            std::mem::take(&mut self.draining).into_iter().partition(|d| d.backend.in_flight() == 0 || now >= d.until);
         self.draining = waiting;
         for drained in done {
             let under_way = drained.backend.in_flight();
@@ -199,8 +199,13 @@ impl Supervisor {
         if replaced && rollout.refused.is_none() {
             self.step(format!("release {} refused; going back to release {}", rollout.target.id, self.release.id));
             let back = self.release.clone();
-            self.rollout =
-                Some(Rollout { target: back.clone(), previous: back, change: None, candidate: None, refused: Some(why) });
+            self.rollout = Some(Rollout {
+                target: back.clone(),
+                previous: back,
+                change: None,
+                candidate: None,
+                refused: Some(why),
+            });
             return;
         }
         if let Some(deploy) = &mut self.deploy {
