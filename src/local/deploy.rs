@@ -11,7 +11,7 @@ use super::status::{self, DeployState, LocalStatus};
 /// Asks the supervisor of `running` to deploy `request`'s release and follows the deploy,
 /// saying each step with `say`, for up to `timeout`. The status once every replica runs the
 /// release; an error naming the reason when the release was refused, the supervisor
-/// stopped, or the deploy went on past `timeout`.
+/// stopped, another deploy replaced this one, or the deploy went on past `timeout`.
 pub fn deploy(
     dir: &Path,
     running: &LocalStatus,
@@ -47,6 +47,10 @@ pub fn deploy(
                 DeployState::Rolling => {}
             }
         }
+        anyhow::ensure!(
+            control::read(&control::path(dir)).is_some_and(|wanted| wanted.id == request.id),
+            "another deploy replaced this one before it ended (`cloudcomp status --local` shows it)"
+        );
         anyhow::ensure!(
             started.elapsed() < timeout,
             "the deploy did not end within {}s; it goes on (`cloudcomp status --local` shows it)",

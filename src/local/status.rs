@@ -172,7 +172,12 @@ pub fn print(out: &mut impl Write, status: &LocalStatus) -> std::io::Result<()> 
     }
     if let Some(deploy) = &status.deploy {
         let error = deploy.error.as_deref().map(|e| format!(": {e}")).unwrap_or_default();
-        writeln!(out, "\nLast deploy: release {} {:?}, {}{error}", deploy.release, deploy.state, deploy.step)?;
+        let state = match deploy.state {
+            DeployState::Rolling => "rolling out",
+            DeployState::Succeeded => "succeeded",
+            DeployState::Failed => "refused",
+        };
+        writeln!(out, "\nLast deploy: release {} {state} ({}){error}", deploy.release, deploy.step)?;
     }
     if !status.deploys.is_empty() {
         writeln!(out, "\nDeploys:")?;

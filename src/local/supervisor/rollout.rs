@@ -74,7 +74,7 @@ impl Supervisor {
             request: id,
             release: release.id.clone(),
             state: DeployState::Rolling,
-            step: format!("deploying release {} ({})", release.id, release.app_name()),
+            step: format!("release {} ({}) asked for", release.id, release.app_name()),
             error: None,
             number: None,
         });
