@@ -155,7 +155,9 @@ pub struct UpArgs {
     #[arg(long, default_value = "10m", value_parser = humantime::parse_duration)]
     pub wait_timeout: std::time::Duration,
     /// Run the stack on this machine instead of AWS: replicas behind a load balancer on
-    /// 127.0.0.1, scaled on request count like the cloud stack.
+    /// 127.0.0.1, scaled on request count like the cloud stack. On a local stack already
+    /// running another release (app binary or image, `app.env`), deploy it replica by
+    /// replica; exit 1 if it is refused (the old release keeps serving).
     #[arg(long)]
     pub local: bool,
     /// With --local: the load balancer's port on 127.0.0.1 (0: any free port).
@@ -206,15 +208,9 @@ pub struct SupervisorArgs {
     /// The load balancer's port on 127.0.0.1.
     #[arg(long)]
     pub port: u16,
-    /// Where replicas run.
+    /// Where replicas run (the release they run is the one `<dir>/wanted.json` names).
     #[arg(long, value_enum)]
     pub runtime: LocalRuntime,
-    /// The app binary replicas run (process runtime).
-    #[arg(long, required_if_eq("runtime", "process"))]
-    pub app_binary: Option<PathBuf>,
-    /// The app image replicas run (docker runtime).
-    #[arg(long, required_if_eq("runtime", "docker"))]
-    pub image: Option<String>,
 }
 
 /// Options of `plan`.

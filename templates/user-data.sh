@@ -17,6 +17,7 @@ fi
 # The image may be pushed moments after this instance boots: keep trying.
 until docker pull "$IMAGE"; do sleep 5; done
 
+{{app_env_file}}
 cat > /etc/systemd/system/cloudcomp-app.service <<UNIT
 [Unit]
 Description=cloudcomp app

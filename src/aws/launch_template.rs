@@ -4,6 +4,8 @@
 //! one hop further from the metadata service, and needs it for its role's credentials), an
 //! encrypted root volume, and the user data that runs the app image.
 
+use std::collections::BTreeMap;
+
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{
     LaunchTemplateBlockDeviceMappingRequest, LaunchTemplateEbsBlockDeviceRequest, LaunchTemplateHttpTokensState,
@@ -85,6 +87,10 @@ pub struct AppConfig<R = String> {
     /// Whether to seed the demo account.
     #[serde(default)]
     pub demo_user: bool,
+    /// The stack's `app.env` (absent from states written before it was, and when empty, so
+    /// that those states see no change).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
 }
 
 /// The boot script, with `{{field}}`s filled from the `app` attribute.
@@ -99,9 +105,15 @@ pub const IMAGE_ARCHITECTURE: &str = "x86_64";
 /// How many network hops a metadata response may travel: 2 reaches a container.
 const METADATA_HOP_LIMIT: i32 = 2;
 
+/// Where the user data writes the stack's `app.env`, one `NAME=value` a line, for
+/// `docker run --env-file` (which takes each value literally).
+const ENV_FILE: &str = "/etc/cloudcomp/app.env";
+
 /// The user data for `app`: the image, port, store, table, region, the SSM parameter
 /// holding the JWT key (the app reads it with the instance role; the key itself is never in
-/// the user data) and whether to seed the demo account.
+/// the user data), whether to seed the demo account, and the stack's `app.env` (written to
+/// [`ENV_FILE`] by shell-quoted `printf`s, out of reach of the unit file's and the heredoc's
+/// expansions).
 pub fn render_user_data(app: &AppConfig) -> String {
     // A pushed image is pinned by digest; one cloudcomp did not push, by its tag.
     let image = match &app.image {
@@ -113,6 +125,14 @@ pub fn render_user_data(app: &AppConfig) -> String {
         env.push_str(&format!(" -e CLOUDCOMP_JWT_SECRET_PARAMETER={secret}"));
     }
     env.push_str(&format!(" -e CLOUDCOMP_DEMO_USER={}", app.demo_user));
+    let mut env_file = String::new();
+    if !app.env.is_empty() {
+        env_file = format!("install -d -m 0755 {dir}\n: > {ENV_FILE}\n", dir = ENV_FILE.trim_end_matches("/app.env"));
+        for (name, value) in &app.env {
+            env_file.push_str(&format!("printf '%s\\n' {} >> {ENV_FILE}\n", shell_quote(&format!("{name}={value}"))));
+        }
+        env.push_str(&format!(" --env-file {ENV_FILE}"));
+    }
     let store = match app.store {
         StoreKind::Sqlite => "sqlite",
         StoreKind::Dynamodb => "dynamodb",
@@ -123,6 +143,12 @@ pub fn render_user_data(app: &AppConfig) -> String {
         .replace("{{port}}", &app.port.to_string())
         .replace("{{store}}", store)
         .replace("{{app_env}}", env.trim_start())
+        .replace("{{app_env_file}}\n", &env_file)
+}
+
+/// `text` as one shell word, taken literally: single-quoted, each `'` as `'\''`.
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
 }
 
 /// The architectures `instance_type` runs (`x86_64`, `arm64`).
@@ -310,6 +336,7 @@ mod tests {
             region: "us-east-1".into(),
             jwt_secret_parameter: Some("/cloudcomp/demo/jwt-key".into()),
             demo_user: false,
+            env: BTreeMap::new(),
         }
     }
 
@@ -326,6 +353,26 @@ mod tests {
         std::fs::write(&path, &script).unwrap();
         let check = std::process::Command::new("bash").arg("-n").arg(&path).output().unwrap();
         assert!(check.status.success(), "bash -n: {}", String::from_utf8_lossy(&check.stderr));
+    }
+
+    #[test]
+    fn app_env_reaches_the_container_literally() {
+        let tricky = r#"it's "$HOME" `id` %n \ end"#;
+        let env = BTreeMap::from([("CLOUDCOMP_RATE_LOGIN".to_string(), "10".to_string()), ("X".into(), tricky.into())]);
+        let script = render_user_data(&AppConfig { env, ..app() });
+        assert!(script.contains("--env-file /etc/cloudcomp/app.env"), "{script}");
+        assert!(!render_user_data(&app()).contains("--env-file"), "no file without app.env");
+        // Only the lines that write the file, run by bash: the file holds each value as written.
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("app.env");
+        let writes: String = script
+            .lines()
+            .filter(|l| l.starts_with("printf ") || l.starts_with(": >"))
+            .map(|l| l.replace(ENV_FILE, file.to_str().unwrap()) + "\n")
+            .collect();
+        let run = std::process::Command::new("bash").arg("-c").arg(&writes).output().unwrap();
+        assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), format!("CLOUDCOMP_RATE_LOGIN=10\nX={tricky}\n"));
     }
 
     #[test]

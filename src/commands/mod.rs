@@ -16,6 +16,7 @@ use crate::aws::{self, Cx};
 use crate::cli::{
     BuildArgs, DestroyArgs, ImageArgs, LocalRuntime, PlanArgs, StackArgs, StatusArgs, SupervisorArgs, UpArgs,
 };
+use crate::local::release::Release;
 use crate::local::replicas::Runtime;
 use crate::plan::{self, Resource};
 use crate::refresh::{self, Drift};
@@ -144,26 +145,65 @@ async fn wait_until_serving(cx: &Cx, state: &State, since: SystemTime, timeout: 
     }
 }
 
-/// `cloudcomp up --local`: the stack on this machine.
+/// `cloudcomp up --local`: the stack on this machine. A running one gets the release
+/// (the app and `app.env`) deployed replica by replica, unless it already runs it.
 async fn up_local(args: &UpArgs) -> anyhow::Result<ExitCode> {
     let Loaded { stack, state_path } = load(&args.stack)?;
-    let runtime = match args.runtime {
-        Some(runtime) => runtime,
-        None if image::docker::connect().await.is_ok() => LocalRuntime::Docker,
-        None => LocalRuntime::Process,
+    let dir = local::dir(&state_path, &stack.name);
+    let running = local::running(&dir);
+    let runtime = match (args.runtime, &running) {
+        (Some(runtime), _) => runtime,
+        (None, Some(status)) if status.runtime == "docker" => LocalRuntime::Docker,
+        (None, Some(_)) => LocalRuntime::Process,
+        (None, None) if image::docker::connect().await.is_ok() => LocalRuntime::Docker,
+        (None, None) => LocalRuntime::Process,
     };
-    let replicas = match runtime {
+    let runtime_name = match runtime {
+        LocalRuntime::Docker => "docker",
+        LocalRuntime::Process => "process",
+    };
+    if let Some(status) = &running {
+        anyhow::ensure!(
+            status.runtime == runtime_name,
+            "the local stack runs in the {} runtime; `cloudcomp destroy --local` it to change runtimes",
+            status.runtime
+        );
+    }
+    let env = stack.app.env.clone();
+    let release = match runtime {
         LocalRuntime::Docker => {
             let context = image::prepare(args.image.app_binary.as_deref())?;
             let built = image::build(&image::docker::connect().await?, &context).await?;
-            local::Replicas::Image(built.local)
+            Release::of_image(&built.local, env)
         }
         LocalRuntime::Process => {
-            let dir = local::dir(&state_path, &stack.name);
-            local::Replicas::Binary(local::app_binary(args.image.app_binary.as_deref(), &dir)?)
+            Release::of_binary(&dir, &local::app_binary(args.image.app_binary.as_deref(), &dir)?, env)?
         }
     };
-    let url = local::up(&args.stack.file, &state_path, &stack, args.port, &replicas)?;
+    let url = match running {
+        None => local::up(&args.stack.file, &dir, &stack, args.port, runtime_name, release)?,
+        Some(status) if status.release == release.id && status.replicas.iter().all(|r| r.release == release.id) => {
+            eprintln!("Stack {} already runs release {} locally: no changes.", stack.name, release.id);
+            status.url
+        }
+        Some(status) => {
+            let line = ui::Waiting::new("deploying");
+            let what = format!("release {} ({})", release.id, release.app_name());
+            let request = local::control::Request::new(release, None);
+            match local::deploy::deploy(&dir, &status, &request, args.wait_timeout, &|step| line.say(step)) {
+                Ok(done) => {
+                    let number =
+                        done.deploy.and_then(|d| d.number).map(|n| format!("deploy #{n}: ")).unwrap_or_default();
+                    line.done(&format!("{number}every replica runs {what}"));
+                    done.url
+                }
+                Err(error) => {
+                    line.done(&format!("{what} was not deployed"));
+                    return Err(error);
+                }
+            }
+        }
+    };
     println!("{url}/api/v1/users");
     Ok(ExitCode::SUCCESS)
 }
@@ -171,18 +211,15 @@ async fn up_local(args: &UpArgs) -> anyhow::Result<ExitCode> {
 /// `cloudcomp local-supervisor`: runs a local stack until stopped.
 pub async fn local_supervisor(args: &SupervisorArgs) -> anyhow::Result<ExitCode> {
     let stack = stack::load(&args.file)?;
-    let runtime = match (args.runtime, &args.app_binary, &args.image) {
-        (LocalRuntime::Process, Some(app_binary), _) => {
+    let runtime = match args.runtime {
+        LocalRuntime::Process => {
             let data_dir = args.dir.join("data");
             std::fs::create_dir_all(&data_dir)?;
-            Runtime::Processes { app_binary: app_binary.clone(), data_dir, log: args.dir.join("replicas.log") }
+            Runtime::Processes { data_dir, logs: args.dir.join("logs") }
         }
-        (LocalRuntime::Docker, _, Some(image)) => Runtime::Containers {
-            docker: image::docker::connect().await?,
-            image: image.clone(),
-            stack: stack.name.clone(),
-        },
-        _ => anyhow::bail!("the process runtime needs --app-binary, the docker runtime --image"),
+        LocalRuntime::Docker => {
+            Runtime::Containers { docker: image::docker::connect().await?, stack: stack.name.clone() }
+        }
     };
     let settings = local::supervisor::Settings { stack, port: args.port, runtime, dir: args.dir.clone() };
     local::supervisor::run(settings).await?;

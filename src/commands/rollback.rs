@@ -1,7 +1,10 @@
 //! `cloudcomp rollback`: the instances back on an earlier deploy's launch-template version
 //! (its user data pins that deploy's image by digest, still in the repository), through the
-//! same instance refresh as a deploy: health-gated, guarded by the deploy alarms.
+//! same instance refresh as a deploy: health-gated, guarded by the deploy alarms. With
+//! `--local`: the local replicas back on an earlier release of the local history, through
+//! the same replica-by-replica deploy as `up --local`.
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -13,7 +16,7 @@ use crate::cli::RollbackArgs;
 use crate::deploys::{self, Deploy};
 use crate::plan::Address;
 use crate::state::{self, State, StateLock};
-use crate::ui;
+use crate::{local, ui};
 
 /// The Auto Scaling group the deploys roll out to.
 const GROUP: &str = "autoscaling_group.app";
@@ -21,7 +24,9 @@ const GROUP: &str = "autoscaling_group.app";
 /// Rolls back to `--to N`, or to the newest deploy on another version than the instances run.
 pub async fn rollback(args: &RollbackArgs) -> anyhow::Result<ExitCode> {
     let Loaded { stack, state_path } = load(&args.stack)?;
-    anyhow::ensure!(!args.local, "rollback --local: the local target keeps no deploy history yet");
+    if args.local {
+        return rollback_local(args, &local::dir(&state_path, &stack.name), &stack.name);
+    }
     let _lock = StateLock::acquire(&state_path)?;
     let mut state = state::load(&state_path, &stack.name, &stack.region)?;
     let (group, template_id) = group_and_template(&state)?;
@@ -48,6 +53,28 @@ pub async fn rollback(args: &RollbackArgs) -> anyhow::Result<ExitCode> {
         target.number, target.template_version, target.image
     ));
     Ok(ExitCode::SUCCESS)
+}
+
+/// `rollback --local`: deploys `--to N`'s release, or the newest other than the current one.
+fn rollback_local(args: &RollbackArgs, dir: &Path, stack: &str) -> anyhow::Result<ExitCode> {
+    let status = local::running(dir).with_context(|| {
+        format!("stack {stack} is not running locally: nothing to roll back (`up --local` starts it)")
+    })?;
+    let target = local::history::rollback_target(&status.deploys, args.to, &status.release)?;
+    let what = format!("deploy #{} (release {}, {})", target.number, target.release.id, target.release.app_name());
+    let line = ui::Waiting::new("rolling back");
+    line.say(&format!("to {what}"));
+    let request = local::control::Request::new(target.release.clone(), Some(format!("rollback to #{}", target.number)));
+    match local::deploy::deploy(dir, &status, &request, args.wait_timeout, &|step| line.say(step)) {
+        Ok(_) => {
+            line.done(&format!("rolled back to {what}: every replica runs it"));
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(error) => {
+            line.done("the rollback did not complete");
+            Err(error.context(format!("rolling back to deploy #{}", target.number)))
+        }
+    }
 }
 
 /// The group's attributes as last applied, and the launch template's id.

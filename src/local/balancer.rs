@@ -4,7 +4,9 @@
 //!    waited out, never the end of the balancer).
 //! 2. Each request is counted for the scaler, loses its hop-by-hop headers and gets the
 //!    client appended to `X-Forwarded-For` ([`headers`]).
-//! 3. It goes to the next healthy replica (round robin) over a pooled keep-alive connection.
+//! 3. It goes to the next healthy replica (round robin) over a pooled keep-alive connection,
+//!    counted as in flight on that replica until its response body is passed on (a deploy
+//!    drains a replica by waiting for that count to reach zero).
 //! 4. A replica that fails it is marked unhealthy until its health check passes again, and the
 //!    request goes to the next replica if that one never took it ([`returnable`]), or if it is
 //!    a bodiless GET or HEAD (which can be sent again); otherwise the client gets a 502.
@@ -37,7 +39,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 
 pub use self::accept::Listener;
 use self::returnable::{Returnable, returnable};
-use super::pool::Pool;
+use super::pool::{Backend, InFlight, Pool};
 
 /// A body the balancer passes on: a request's to a replica, a replica's response.
 type Body = BoxBody<Bytes, hyper::Error>;
@@ -92,6 +94,8 @@ impl Balancer {
         let mut body = Some(body.boxed());
         let mut last_error = None;
         for backend in self.pool.rotation() {
+            // A backend draining since the rotation was read is skipped.
+            let Some(in_flight) = Backend::begin(&backend) else { continue };
             let Some(this) = body.take().or_else(|| replayable.then(empty)) else { break };
             let (outgoing, returned) = returnable(this);
             let uri = Uri::builder().scheme("http").authority(backend.addr.to_string()).path_and_query(path.clone());
@@ -102,7 +106,7 @@ impl Balancer {
                 backend.served.fetch_add(1, Ordering::Relaxed);
             }
             match result {
-                Ok(response) => return Ok(from_replica(response)),
+                Ok(response) => return Ok(from_replica(response, in_flight)),
                 Err(err) => {
                     backend.healthy.store(false, Ordering::Relaxed);
                     last_error = Some(format!("replica {} failed: {}", backend.id, with_causes(&err)));
@@ -127,10 +131,15 @@ fn to_replica(head: &Parts, uri: Uri, body: Returnable) -> Request<Returnable> {
     request
 }
 
-/// The replica's response to pass on to the client.
-fn from_replica(response: Response<Incoming>) -> Response<Body> {
+/// The replica's response to pass on to the client; the request counts as in flight until
+/// its body is passed on (or dropped).
+fn from_replica(response: Response<Incoming>, in_flight: InFlight) -> Response<Body> {
     let (mut head, body) = response.into_parts();
     headers::strip_hop_by_hop(&mut head.headers);
+    let body = body.map_err(move |error| {
+        let _answering = &in_flight;
+        error
+    });
     Response::from_parts(head, body.boxed())
 }
 

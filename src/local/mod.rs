@@ -4,15 +4,22 @@
 //! thresholds, periods and cooldowns as the cloud alarms.
 //!
 //! `up --local` starts a detached supervisor ([`supervisor`]) and returns once the replicas
-//! answer; `status --local` reads the status file it keeps; `destroy --local` stops it (and
-//! so every replica) and removes the stack's local directory.
+//! answer; on a running stack with another release ([`release`]: the app and its
+//! environment) it deploys it, replica by replica, and follows the deploy ([`deploy`]);
+//! `status --local` reads the status file the supervisor keeps, with the deploy history
+//! ([`history`]); `rollback --local` deploys an earlier release; `destroy --local` stops the
+//! supervisor (and so every replica) and removes the stack's local directory.
 //!
 //! Replicas are containers of the app image (docker runtime) or child processes of the
 //! supervisor (process runtime, where no Docker engine answers). Not reproduced: IAM, availability zones,
 //! the ALB's own behaviour (idle timeouts, cross-zone balancing).
 
 pub mod balancer;
+pub mod control;
+pub mod deploy;
+pub mod history;
 pub mod pool;
+pub mod release;
 pub mod replicas;
 pub mod scaler;
 pub mod status;
@@ -24,6 +31,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
+use self::control::Request;
+use self::release::Release;
 use self::status::LocalStatus;
 
 /// How long `up --local` waits for the replicas to answer.
@@ -72,31 +81,20 @@ pub fn app_binary(explicit: Option<&Path>, dir: &Path) -> anyhow::Result<PathBuf
     Ok(link)
 }
 
-/// What the replicas run.
-#[derive(Debug, Clone)]
-pub enum Replicas {
-    /// Containers of this image (docker runtime).
-    Image(String),
-    /// Processes of this binary (process runtime).
-    Binary(PathBuf),
-}
-
-/// Starts the local stack from `stack_file` (a supervisor in the background) and waits until
-/// `min` replicas are healthy; returns the URL. An already running stack is left as is.
+/// Starts the local stack from `stack_file` in `dir` (a supervisor in the background, with
+/// replicas of `release` in `runtime`, `process` or `docker`) and waits until `min`
+/// replicas are healthy; returns the URL.
 pub fn up(
     stack_file: &Path,
-    state_path: &Path,
+    dir: &Path,
     stack: &crate::stack::Stack,
     port: u16,
-    replicas: &Replicas,
+    runtime: &str,
+    release: Release,
 ) -> anyhow::Result<String> {
-    let dir = dir(state_path, &stack.name);
-    if let Some(status) = running(&dir) {
-        eprintln!("Stack {} is already running locally (supervisor pid {}).", stack.name, status.pid);
-        return Ok(status.url);
-    }
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let _ = std::fs::remove_file(status::path(&dir));
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let _ = std::fs::remove_file(status::path(dir));
+    control::write(&control::path(dir), &Request::new(release, None))?;
     let log_path = dir.join("supervisor.log");
     let log = std::fs::File::create(&log_path)?;
     let mut command = Command::new(std::env::current_exe()?);
@@ -105,22 +103,19 @@ pub fn up(
         .arg("-f")
         .arg(stack_file)
         .arg("--dir")
-        .arg(&dir)
+        .arg(dir)
         .arg("--port")
         .arg(port.to_string())
+        .args(["--runtime", runtime])
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log);
-    match replicas {
-        Replicas::Image(image) => command.args(["--runtime", "docker", "--image", image]),
-        Replicas::Binary(binary) => command.args(["--runtime", "process", "--app-binary"]).arg(binary),
-    };
     // Its own process group: a Ctrl-C in this terminal is not meant for it.
     std::os::unix::process::CommandExt::process_group(&mut command, 0);
     let mut supervisor = command.spawn().context("starting the local supervisor")?;
     let started = Instant::now();
     loop {
-        if let Some(status) = status::read(&status::path(&dir)).filter(|s| s.healthy() >= stack.scaling.min as usize) {
+        if let Some(status) = status::read(&status::path(dir)).filter(|s| s.healthy() >= stack.scaling.min as usize) {
             return Ok(status.url);
         }
         if let Some(exit) = supervisor.try_wait()? {

@@ -17,9 +17,12 @@ pub mod process;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use bollard::Docker;
+
+use super::release::Release;
 
 /// One running replica.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,6 +35,8 @@ pub struct Replica {
     pub pid: Option<u32>,
     /// Its container (docker runtime).
     pub container: Option<String>,
+    /// The id of the release it runs.
+    pub release: String,
 }
 
 /// Starts, watches and stops replicas.
@@ -45,15 +50,19 @@ pub trait ReplicaRuntime: Send + Sync {
         Ok(())
     }
 
-    /// Starts the replica `id` on a free loopback port.
-    async fn start(&self, id: &str) -> anyhow::Result<Replica>;
+    /// Starts the replica `id` of `release` on a free loopback port.
+    async fn start(&self, id: &str, release: &Release) -> anyhow::Result<Replica>;
 
     /// Whether `replica` has exited (crashed or killed).
     async fn has_exited(&self, replica: &Replica) -> bool;
 
-    /// Stops and removes `replica`. The store acknowledges writes only once durable, so a
-    /// hard stop loses nothing acknowledged.
+    /// Stops `replica` (SIGTERM, which lets it finish its requests, then a kill after
+    /// [`STOP_TIMEOUT`]) and removes it. The store acknowledges writes only once durable, so
+    /// even the kill loses nothing acknowledged.
     async fn stop(&self, replica: Replica);
+
+    /// The last lines `replica` wrote, to say why it failed; empty when there are none.
+    async fn last_lines(&self, replica: &Replica) -> String;
 
     /// Whether `replica` passes the health check: `GET path` answers 200 within two seconds.
     async fn passes_health_check(&self, replica: &Replica, path: &str) -> bool {
@@ -61,24 +70,27 @@ pub trait ReplicaRuntime: Send + Sync {
     }
 }
 
+/// How long a stopped replica has to finish before it is killed.
+pub const STOP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How many of its last lines a failed replica's error quotes.
+const LAST_LINES: usize = 20;
+
 /// Where replicas run, as the supervisor is told.
 #[derive(Debug)]
 pub enum Runtime {
-    /// Child processes of `app_binary`, storing into `data_dir`, logging to `log`.
+    /// Child processes of each release's binary, storing into `data_dir`, logging to
+    /// `<logs>/<replica id>.log`.
     Processes {
-        /// The app binary.
-        app_binary: PathBuf,
         /// Directory of the shared SQLite file.
         data_dir: PathBuf,
-        /// Where the replicas' output goes.
-        log: PathBuf,
+        /// Directory of the replicas' logs.
+        logs: PathBuf,
     },
-    /// Containers of `image` on the stack's network and volume.
+    /// Containers of each release's image on the stack's network and volume.
     Containers {
         /// The engine.
         docker: Docker,
-        /// The app image (`cloudcomp-app:<tag>`).
-        image: String,
         /// The stack's name: names the network, the volume and the containers.
         stack: String,
     },
@@ -88,12 +100,16 @@ impl Runtime {
     /// The runtime that runs the replicas.
     pub fn into_replicas(self) -> Arc<dyn ReplicaRuntime> {
         match self {
-            Runtime::Processes { app_binary, data_dir, log } => {
-                Arc::new(process::Processes::new(app_binary, data_dir, log))
-            }
-            Runtime::Containers { docker, image, stack } => Arc::new(docker::Containers { docker, image, stack }),
+            Runtime::Processes { data_dir, logs } => Arc::new(process::Processes::new(data_dir, logs)),
+            Runtime::Containers { docker, stack } => Arc::new(docker::Containers { docker, stack }),
         }
     }
+}
+
+/// The last [`LAST_LINES`] lines of `text`.
+fn tail(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(LAST_LINES)..].join("\n")
 }
 
 /// A loopback port free now, for a replica to listen on.

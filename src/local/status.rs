@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::history::LocalDeploy;
 use crate::state::{self, StateError};
 
 /// One replica as the supervisor sees it.
@@ -24,6 +25,41 @@ pub struct ReplicaStatus {
     pub healthy: bool,
     /// Requests the load balancer sent it.
     pub served: u64,
+    /// The release it runs.
+    #[serde(default)]
+    pub release: String,
+    /// Whether it is out of rotation, finishing its requests before it stops (a deploy).
+    #[serde(default)]
+    pub draining: bool,
+}
+
+/// How a deploy is going.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeployState {
+    /// Replicas are being replaced.
+    Rolling,
+    /// Every replica runs the release.
+    Succeeded,
+    /// The release was refused; the replicas run the one before.
+    Failed,
+}
+
+/// The latest deploy the supervisor was asked for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeployStatus {
+    /// The request's id ([`super::control::Request`]), so that its sender knows it is its own.
+    pub request: String,
+    /// The release deployed.
+    pub release: String,
+    /// How it is going.
+    pub state: DeployState,
+    /// What it did last.
+    pub step: String,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// Its number in the history, once it succeeded.
+    pub number: Option<u32>,
 }
 
 /// Something that happened: a replica started, stopped, died, the group scaled.
@@ -65,6 +101,15 @@ pub struct LocalStatus {
     pub replicas: Vec<ReplicaStatus>,
     /// Recent events, oldest first.
     pub events: Vec<Event>,
+    /// The release new replicas start from: the last one that passed its health checks.
+    #[serde(default)]
+    pub release: String,
+    /// The latest deploy, if one was asked for since the supervisor started.
+    #[serde(default)]
+    pub deploy: Option<DeployStatus>,
+    /// The deploy history, oldest first.
+    #[serde(default)]
+    pub deploys: Vec<LocalDeploy>,
 }
 
 impl LocalStatus {
@@ -106,15 +151,48 @@ pub fn print(out: &mut impl Write, status: &LocalStatus) -> std::io::Result<()> 
         status.max,
         status.requests_last_minute
     )?;
-    writeln!(out, "URL: {}/api/v1/users\n", status.url)?;
+    writeln!(out, "URL: {}/api/v1/users", status.url)?;
+    writeln!(out, "Release: {}\n", status.release)?;
     for r in &status.replicas {
         let what = match (&r.container, r.pid) {
             (Some(container), _) => container.clone(),
             (None, Some(pid)) => format!("pid {pid}"),
             (None, None) => "-".into(),
         };
-        let health = if r.healthy { "healthy" } else { "starting/unhealthy" };
-        writeln!(out, "  {:<4} {:<21} {what:<28} {health:<18} {} requests", r.id, r.addr, r.served)?;
+        let health = match (r.draining, r.healthy) {
+            (true, _) => "draining",
+            (false, true) => "healthy",
+            (false, false) => "starting/unhealthy",
+        };
+        writeln!(
+            out,
+            "  {:<4} {:<21} {what:<28} release {:<12} {health:<18} {} requests",
+            r.id, r.addr, r.release, r.served
+        )?;
+    }
+    if let Some(deploy) = &status.deploy {
+        let error = deploy.error.as_deref().map(|e| format!(": {e}")).unwrap_or_default();
+        let state = match deploy.state {
+            DeployState::Rolling => "rolling out",
+            DeployState::Succeeded => "succeeded",
+            DeployState::Failed => "refused",
+        };
+        writeln!(out, "\nLast deploy: release {} {state} ({}){error}", deploy.release, deploy.step)?;
+    }
+    if !status.deploys.is_empty() {
+        writeln!(out, "\nDeploys:")?;
+        for d in status.deploys.iter().rev() {
+            let current = if d.release.id == status.release { " (current)" } else { "" };
+            writeln!(
+                out,
+                "  #{:<3} {}  release {} ({}): {}{current}",
+                d.number,
+                d.at,
+                d.release.id,
+                d.release.app_name(),
+                d.change
+            )?;
+        }
     }
     writeln!(out, "\nRecent events:")?;
     for e in status.events.iter().rev().take(10).rev() {

@@ -2,33 +2,44 @@
 //! the load balancer and, every quarter second on tokio's clock:
 //!
 //! 1. replaces the replicas that exited, and starts or stops some to match the count the
-//!    scaler wants (the first replica alone, since it creates the database);
-//! 2. health-checks the replicas: those not yet in rotation every time, all of them every
+//!    scaler wants (the first replica alone, since it creates the database), from the
+//!    current release: the last one whose replica passed its health checks;
+//! 2. moves a deploy on by one step ([`rollout`]): replicas of the new release replace
+//!    the others one at a time, each drained before it stops;
+//! 3. health-checks the replicas: those not yet in rotation every time, all of them every
 //!    health-check interval; a replica failing twice in a row is replaced;
-//! 3. feeds the scaler each whole second's request count;
-//! 4. writes what it sees to the status file.
+//! 4. feeds the scaler each whole second's request count;
+//! 5. writes what it sees to the status file, and the deploy history.
 //!
-//! SIGTERM stops it and every replica.
+//! SIGHUP makes it read the release wanted ([`super::control`]); SIGTERM stops it and every
+//! replica.
 
+mod rollout;
 #[cfg(test)]
 mod tests;
 
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+
+use anyhow::Context;
 
 use futures_util::future::join_all;
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::time::{Instant, MissedTickBehavior};
 
-use super::balancer;
+use self::rollout::{Draining, Rollout};
+use super::control;
+use super::history::{self, LocalDeploy};
 use super::pool::{Backend, Pool};
+use super::release::Release;
 use super::replicas::{Replica, ReplicaRuntime, Runtime};
 use super::scaler::Scaler;
-use super::status::{Event, LocalStatus, ReplicaStatus};
+use super::status::{DeployStatus, Event, LocalStatus, ReplicaStatus};
+use super::{balancer, status};
 use crate::stack::Stack;
 
 /// How often the supervisor looks at its replicas.
@@ -49,21 +60,36 @@ pub struct Settings {
     pub port: u16,
     /// Where replicas run.
     pub runtime: Runtime,
-    /// The stack's local directory: status file, data, log.
+    /// The stack's local directory: status file, wanted release, history, data, logs.
     pub dir: PathBuf,
 }
 
-/// Runs the local stack until SIGTERM or Ctrl-C, then stops every replica.
+/// Runs the local stack until SIGTERM or Ctrl-C, then stops every replica. The release it
+/// starts from is the one wanted ([`control`]).
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
-    let listener = TcpListener::bind(("127.0.0.1", settings.port)).await?;
+    let Settings { stack, runtime, dir, port } = settings;
+    let wanted = control::read(&control::path(&dir)).context("no release wanted: `up --local` writes one")?;
+    let listener = TcpListener::bind(("127.0.0.1", port)).await?;
     let url = format!("http://{}", listener.local_addr()?);
     let pool = Arc::new(Pool::default());
     let balancer = tokio::spawn(balancer::serve(listener, pool.clone()));
-    let Settings { stack, runtime, dir, .. } = settings;
-    let status_path = super::status::path(&dir);
+    let (status_path, history_path) = (status::path(&dir), history::path(&dir));
     let runtime = runtime.into_replicas();
     runtime.prepare().await?;
-    let mut supervisor = Supervisor::new(stack, url, pool, runtime);
+    let mut supervisor = Supervisor::new(stack, url, pool, runtime, wanted.release.clone());
+    supervisor.history = history::read(&history_path);
+    if supervisor.history.last().is_none_or(|last| last.release != wanted.release) {
+        history::record(&mut supervisor.history, wanted.release.clone(), wanted.change.clone(), now());
+    }
+    let mut seen = wanted.id;
+    let hangup = Arc::new(AtomicBool::new(false));
+    let mut hangups = signal(SignalKind::hangup())?;
+    let woken = hangup.clone();
+    tokio::spawn(async move {
+        while hangups.recv().await.is_some() {
+            woken.store(true, Ordering::SeqCst);
+        }
+    });
     let mut terminate = signal(SignalKind::terminate())?;
     let stopped = async {
         tokio::select! {
@@ -71,11 +97,26 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             _ = tokio::signal::ctrl_c() => {}
         }
     };
-    let result =
-        supervisor.supervise(stopped, |supervisor| Ok(super::status::write(&status_path, &supervisor.status())?)).await;
+    let result = supervisor
+        .supervise(stopped, |supervisor| {
+            if hangup.swap(false, Ordering::SeqCst)
+                && let Some(request) = control::read(&control::path(&dir)).filter(|r| r.id != seen)
+            {
+                seen = request.id.clone();
+                supervisor.deploy(request);
+            }
+            history::write(&history_path, &supervisor.history)?;
+            Ok(status::write(&status_path, &supervisor.status())?)
+        })
+        .await;
     balancer.abort();
     supervisor.stop_all().await;
     result
+}
+
+/// Now, as the history and events write it.
+fn now() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
 }
 
 /// The replicas, the scaler and what happened, and the decisions that keep them in line.
@@ -90,8 +131,19 @@ struct Supervisor {
     runtime: Arc<dyn ReplicaRuntime>,
     /// Replicas started so far: the next one's number.
     started: u32,
-    /// The running replicas, oldest first (the first to go on scale-in).
+    /// The running replicas in rotation or on their way to it, oldest first (the first to go
+    /// on scale-in). A deploy's new replica joins them once healthy.
     replicas: Vec<Replica>,
+    /// The release new replicas start from: the last one that passed its health checks.
+    release: Release,
+    /// The deploy under way.
+    rollout: Option<Rollout>,
+    /// Replicas out of rotation, finishing their requests before they stop.
+    draining: Vec<Draining>,
+    /// The latest deploy, as the status file shows it.
+    deploy: Option<DeployStatus>,
+    /// Every release every replica came to run, oldest first.
+    history: Vec<LocalDeploy>,
     /// Failed health checks in a row, by replica id.
     failures: HashMap<String, u32>,
     /// Replicas the scaler wants.
@@ -109,8 +161,14 @@ struct Supervisor {
 }
 
 impl Supervisor {
-    /// A supervisor with no replica yet; they start on its first tick.
-    fn new(stack: Stack, url: String, pool: Arc<Pool>, runtime: Arc<dyn ReplicaRuntime>) -> Supervisor {
+    /// A supervisor of `release` with no replica yet; they start on its first tick.
+    fn new(
+        stack: Stack,
+        url: String,
+        pool: Arc<Pool>,
+        runtime: Arc<dyn ReplicaRuntime>,
+        release: Release,
+    ) -> Supervisor {
         let now = Instant::now();
         Supervisor {
             desired: stack.scaling.desired(),
@@ -123,6 +181,11 @@ impl Supervisor {
             runtime,
             started: 0,
             replicas: Vec::new(),
+            release,
+            rollout: None,
+            draining: Vec::new(),
+            deploy: None,
+            history: Vec::new(),
             failures: HashMap::new(),
             events: VecDeque::new(),
             requests_per_second: VecDeque::new(),
@@ -133,7 +196,7 @@ impl Supervisor {
     async fn supervise(
         &mut self,
         stopped: impl Future<Output = ()>,
-        mut after_tick: impl FnMut(&Supervisor) -> anyhow::Result<()>,
+        mut after_tick: impl FnMut(&mut Supervisor) -> anyhow::Result<()>,
     ) -> anyhow::Result<()> {
         let mut ticks = tokio::time::interval(TICK);
         // A slow tick (a container starting) is followed by the next a full tick later, not by a burst.
@@ -150,9 +213,11 @@ impl Supervisor {
         }
     }
 
-    /// One look at the replicas: steps 1 to 3 of the module's.
+    /// One look at the replicas: steps 1 to 4 of the module's.
     async fn tick(&mut self) -> anyhow::Result<()> {
         self.converge().await?;
+        self.roll().await?;
+        self.drain();
         let now = Instant::now();
         let all = now >= self.next_health_check;
         if all {
@@ -188,10 +253,7 @@ impl Supervisor {
         let any_healthy = self.pool.backends().iter().any(|b| b.healthy.load(Ordering::Relaxed));
         let wanted = if any_healthy { self.desired as usize } else { 1 };
         while self.replicas.len() < wanted {
-            self.started += 1;
-            let replica = self.runtime.start(&format!("r{}", self.started)).await?;
-            self.pool.add(&replica.id, replica.addr);
-            self.event(format!("started {} on {}", replica.id, replica.addr));
+            let (replica, _) = self.start(&self.release.clone()).await?;
             self.replicas.push(replica);
         }
         while self.replicas.len() > self.desired as usize {
@@ -200,6 +262,15 @@ impl Supervisor {
             self.stop_in_background(replica);
         }
         Ok(())
+    }
+
+    /// Starts a replica of `release`, out of rotation until its health check passes.
+    async fn start(&mut self, release: &Release) -> anyhow::Result<(Replica, Arc<Backend>)> {
+        self.started += 1;
+        let replica = self.runtime.start(&format!("r{}", self.started), release).await?;
+        let backend = self.pool.add(&replica.id, replica.addr);
+        self.event(format!("started {} of release {} on {}", replica.id, release.id, replica.addr));
+        Ok((replica, backend))
     }
 
     /// Health-checks the replicas: those not yet in rotation on every tick, all of them
@@ -236,10 +307,10 @@ impl Supervisor {
         }
     }
 
-    /// Takes `id` out of the balancer and forgets its health.
-    fn forget(&mut self, id: &str) {
-        self.pool.remove(id);
+    /// Takes `id` out of the balancer and forgets its health; its backend, if it was there.
+    fn forget(&mut self, id: &str) -> Option<Arc<Backend>> {
         self.failures.remove(id);
+        self.pool.remove(id)
     }
 
     /// Takes `replica` out of the balancer now and stops (or, exited, removes) it without
@@ -252,7 +323,10 @@ impl Supervisor {
 
     /// Stops every replica and waits for them to stop.
     async fn stop_all(&mut self) {
-        join_all(self.replicas.drain(..).map(|replica| self.runtime.stop(replica))).await;
+        let candidate = self.rollout.as_mut().and_then(|r| r.candidate.take()).map(|c| c.replica);
+        let draining = self.draining.drain(..).map(|d| d.replica);
+        let all: Vec<Replica> = self.replicas.drain(..).chain(draining).chain(candidate).collect();
+        join_all(all.into_iter().map(|replica| self.runtime.stop(replica))).await;
     }
 
     /// Feeds the scaler the second that just ended.
@@ -285,19 +359,24 @@ impl Supervisor {
             replicas: self
                 .replicas
                 .iter()
-                .map(|r| {
-                    let backend = backends.iter().find(|b| b.id == r.id);
-                    ReplicaStatus {
-                        id: r.id.clone(),
-                        addr: r.addr.to_string(),
-                        pid: r.pid,
-                        container: r.container.clone(),
-                        healthy: backend.is_some_and(|b| b.healthy.load(Ordering::Relaxed)),
-                        served: backend.map_or(0, |b| b.served.load(Ordering::Relaxed)),
-                    }
+                .map(|r| (r, backends.iter().find(|b| b.id == r.id), false))
+                .chain(self.rollout.iter().flat_map(|r| &r.candidate).map(|c| (&c.replica, Some(&c.backend), false)))
+                .chain(self.draining.iter().map(|d| (&d.replica, Some(&d.backend), true)))
+                .map(|(r, backend, draining)| ReplicaStatus {
+                    id: r.id.clone(),
+                    addr: r.addr.to_string(),
+                    pid: r.pid,
+                    container: r.container.clone(),
+                    healthy: !draining && backend.is_some_and(|b| b.healthy.load(Ordering::Relaxed)),
+                    served: backend.map_or(0, |b| b.served.load(Ordering::Relaxed)),
+                    release: r.release.clone(),
+                    draining,
                 })
                 .collect(),
             events: self.events.iter().cloned().collect(),
+            release: self.release.id.clone(),
+            deploy: self.deploy.clone(),
+            deploys: self.history.clone(),
         }
     }
 }

@@ -164,6 +164,7 @@ pub fn desired(stack: &Stack, image_tag: &str, pushed: bool) -> Vec<Resource> {
             region: stack.region.clone(),
             jwt_secret_parameter: Some(Ref::to("secret_parameter.jwt_key", "name")),
             demo_user: stack.app.demo_user,
+            env: stack.app.env.clone(),
         },
         tags: tags.clone(),
     };

@@ -198,6 +198,8 @@ mod tests {
             ("name: demo\nhealth_check:\n  interval: 5s\n  timeout: 5s\n", 4, 12, "shorter than the interval"),
             ("name: demo\ninstances:\n  health_grace: 3h\n", 3, 17, "longer than AWS's 7200s"),
             ("name: demo\ntags:\n  cloudcomp:stack: other\n", 3, 3, "reserved"),
+            ("name: demo\napp:\n  env:\n    CLOUDCOMP_DB_PATH: /tmp/x.db\n", 4, 24, "sets CLOUDCOMP_DB_PATH itself"),
+            ("name: demo\napp:\n  env: { rate: \"1\" }\n", 3, 16, "not an environment variable name"),
         ];
         let wrong: Vec<String> = cases
             .iter()
@@ -206,6 +208,14 @@ mod tests {
             .map(|(text, at, needle, p)| format!("{text:?}: want {needle:?} at {at:?}, got {p:?}"))
             .collect();
         assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
+
+    #[test]
+    fn app_env_takes_names_cloudcomp_leaves_to_the_app() {
+        let stack = parse("name: demo\napp:\n  env: { CLOUDCOMP_RATE_LOGIN: \"10\", _X1: a b }\n").unwrap();
+        assert_eq!(stack.app.env.get("CLOUDCOMP_RATE_LOGIN").map(String::as_str), Some("10"));
+        assert_eq!(stack.app.env.len(), 2);
+        assert!(parse("name: demo\napp:\n  env: { X: \"a\\nb\" }\n").is_err(), "a value on two lines");
     }
 
     #[test]

@@ -65,11 +65,17 @@ pub struct App {
     /// Seed the demo account `demo` / `password123` on an empty store. Off by default: a
     /// deployed service should not answer to a password printed in a README.
     pub demo_user: bool,
+    /// Environment variables the app gets on every instance (and every local replica), e.g.
+    /// `{CLOUDCOMP_RATE_LOGIN: "10"}`: names in `[A-Z_][A-Z0-9_]*`, values on one line. The
+    /// ones cloudcomp sets itself (listen address, store, database path, table, region, JWT
+    /// key parameter, demo account, forwarded-for trust) are refused. A change is a new
+    /// release: a new launch-template version rolled out on AWS, a rolling deploy locally.
+    pub env: BTreeMap<String, String>,
 }
 
 impl Default for App {
     fn default() -> Self {
-        App { port: 8080, store: StoreKind::Dynamodb, registry: None, demo_user: false }
+        App { port: 8080, store: StoreKind::Dynamodb, registry: None, demo_user: false, env: BTreeMap::new() }
     }
 }
 

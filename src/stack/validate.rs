@@ -13,6 +13,8 @@ pub enum Seg {
     Key(&'static str),
     /// A sequence index.
     Index(usize),
+    /// A key the file chooses (an entry of a map).
+    Entry(String),
 }
 
 /// A broken rule.
@@ -43,6 +45,7 @@ impl garde::Validate for Stack {
                 path = match seg {
                     Seg::Key(key) => path.join(*key),
                     Seg::Index(index) => path.join(*index),
+                    Seg::Entry(key) => path.join(key.clone()),
                 };
             }
             report.append(path, garde::Error::new(invalid.message.clone()));
@@ -56,8 +59,23 @@ pub fn path_key(path: &[Seg]) -> serde_saphyr::path_map::PathKey {
     path.iter().fold(serde_saphyr::path_map::PathKey::new(), |key, seg| match seg {
         Seg::Key(name) => key.join_key(*name),
         Seg::Index(index) => key.join_index(*index),
+        Seg::Entry(name) => key.join_key(name.clone()),
     })
 }
+
+/// The app's environment variables cloudcomp sets itself, on AWS or locally: `app.env` may
+/// not name them.
+pub const RESERVED_ENV: [&str; 9] = [
+    "CLOUDCOMP_LISTEN",
+    "CLOUDCOMP_PORT",
+    "CLOUDCOMP_STORE",
+    "CLOUDCOMP_DB_PATH",
+    "CLOUDCOMP_TABLE",
+    "CLOUDCOMP_REGION",
+    "CLOUDCOMP_JWT_SECRET_PARAMETER",
+    "CLOUDCOMP_DEMO_USER",
+    "CLOUDCOMP_TRUST_FORWARDED_FOR",
+];
 
 /// Longest stack name: resource names such as `<name>-alb-xxxxxxx` must fit AWS's 32 characters.
 pub const MAX_NAME_LEN: usize = 24;
@@ -139,6 +157,29 @@ pub fn validate(stack: &Stack) -> Vec<Invalid> {
         format!("app port {} is privileged or zero; the app runs as a non-root user", stack.app.port),
         "use a port from 1024 to 65535, e.g. 8080",
     );
+
+    for (name, value) in &stack.app.env {
+        let path = [Key("app"), Key("env"), Seg::Entry(name.clone())];
+        check(
+            name.starts_with(|c: char| c.is_ascii_uppercase() || c == '_')
+                && name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'),
+            &path,
+            format!("`{name}` is not an environment variable name"),
+            "use capital letters, digits and underscores, not starting with a digit, e.g. CLOUDCOMP_RATE_LOGIN",
+        );
+        check(
+            !RESERVED_ENV.contains(&name.as_str()),
+            &path,
+            format!("cloudcomp sets {name} itself"),
+            "remove it: the stack's other settings (app.port, app.store, app.demo_user, …) decide it",
+        );
+        check(
+            !value.contains(['\n', '\r', '\0']),
+            &path,
+            format!("the value of {name} is not on one line"),
+            "write the value on one line, without NUL characters",
+        );
+    }
 
     let ami = &stack.instances.ami;
     check(

@@ -1,6 +1,6 @@
-//! The docker runtime: replicas are containers of the app image on the stack's private
-//! network, sharing a named volume that holds the SQLite file; each publishes its port on
-//! 127.0.0.1 for the balancer.
+//! The docker runtime: replicas are containers of their release's image, with its
+//! environment, on the stack's private network, sharing a named volume that holds the SQLite
+//! file; each publishes its port on 127.0.0.1 for the balancer.
 
 use std::collections::HashMap;
 
@@ -9,11 +9,12 @@ use async_trait::async_trait;
 use bollard::Docker;
 use bollard::models::{ContainerCreateBody, HostConfig, NetworkCreateRequest, PortBinding, VolumeCreateRequest};
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
-    RemoveVolumeOptionsBuilder, StartContainerOptions,
+    CreateContainerOptionsBuilder, ListContainersOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
+    RemoveVolumeOptionsBuilder, StartContainerOptions, StopContainerOptionsBuilder,
 };
+use futures_util::StreamExt;
 
-use super::{Replica, ReplicaRuntime};
+use super::{Release, Replica, ReplicaRuntime, STOP_TIMEOUT};
 
 /// Label on every container of a local stack: `cloudcomp.stack=<name>`.
 const STACK_LABEL: &str = "cloudcomp.stack";
@@ -21,13 +22,11 @@ const STACK_LABEL: &str = "cloudcomp.stack";
 /// The port the app listens on inside a container.
 const CONTAINER_PORT: u16 = 8080;
 
-/// Containers of the app image.
+/// Containers of the releases' images.
 #[derive(Debug)]
 pub struct Containers {
     /// The engine.
     pub docker: Docker,
-    /// The app image (`cloudcomp-app:<tag>`).
-    pub image: String,
     /// The stack's name: names the network, the volume and the containers.
     pub stack: String,
 }
@@ -57,20 +56,22 @@ impl ReplicaRuntime for Containers {
         Ok(())
     }
 
-    async fn start(&self, id: &str) -> anyhow::Result<Replica> {
+    async fn start(&self, id: &str, release: &Release) -> anyhow::Result<Replica> {
         let addr = super::free_loopback_addr()?;
         let name = format!("cloudcomp-{}-{id}", self.stack);
         let (network, volume) = docker_names(&self.stack);
         let binding = PortBinding { host_ip: Some("127.0.0.1".into()), host_port: Some(addr.port().to_string()) };
+        let mut env = vec![
+            format!("CLOUDCOMP_LISTEN=0.0.0.0:{CONTAINER_PORT}"),
+            "CLOUDCOMP_DB_PATH=/data/app.db".into(),
+            "CLOUDCOMP_STORE=sqlite".into(),
+            "CLOUDCOMP_TRUST_FORWARDED_FOR=true".into(),
+            "CLOUDCOMP_LOG=warn".into(),
+        ];
+        env.extend(release.env.iter().map(|(name, value)| format!("{name}={value}")));
         let body = ContainerCreateBody {
-            image: Some(self.image.clone()),
-            env: Some(vec![
-                format!("CLOUDCOMP_LISTEN=0.0.0.0:{CONTAINER_PORT}"),
-                "CLOUDCOMP_DB_PATH=/data/app.db".into(),
-                "CLOUDCOMP_STORE=sqlite".into(),
-                "CLOUDCOMP_TRUST_FORWARDED_FOR=true".into(),
-                "CLOUDCOMP_LOG=warn".into(),
-            ]),
+            image: Some(release.app.clone()),
+            env: Some(env),
             labels: Some(HashMap::from([(STACK_LABEL.to_string(), self.stack.clone())])),
             host_config: Some(HostConfig {
                 network_mode: Some(network),
@@ -86,7 +87,7 @@ impl ReplicaRuntime for Containers {
             .start_container(&name, None::<StartContainerOptions>)
             .await
             .with_context(|| format!("starting {name}"))?;
-        Ok(Replica { id: id.to_string(), addr, pid: None, container: Some(name) })
+        Ok(Replica { id: id.to_string(), addr, pid: None, container: Some(name), release: release.id.clone() })
     }
 
     async fn has_exited(&self, replica: &Replica) -> bool {
@@ -96,9 +97,22 @@ impl ReplicaRuntime for Containers {
 
     async fn stop(&self, replica: Replica) {
         if let Some(name) = replica.container {
+            let seconds = i32::try_from(STOP_TIMEOUT.as_secs()).unwrap_or(i32::MAX);
+            let _ = self
+                .docker
+                .stop_container(&name, Some(StopContainerOptionsBuilder::default().t(seconds).build()))
+                .await;
             let options = RemoveContainerOptionsBuilder::default().force(true).build();
             let _ = self.docker.remove_container(&name, Some(options)).await;
         }
+    }
+
+    async fn last_lines(&self, replica: &Replica) -> String {
+        let Some(name) = &replica.container else { return String::new() };
+        let options = LogsOptionsBuilder::default().stdout(true).stderr(true).tail("50").build();
+        let chunks: Vec<_> = self.docker.logs(name, Some(options)).collect().await;
+        let text: String = chunks.into_iter().flatten().map(|chunk| chunk.to_string()).collect();
+        super::tail(&text)
     }
 }
 

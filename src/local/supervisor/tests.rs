@@ -1,7 +1,7 @@
 //! The supervisor's decisions on tokio's paused clock, against replicas in memory and a
-//! request count the test feeds: minutes of scaling in milliseconds of real time.
+//! request count the test feeds: minutes of scaling and deploys in milliseconds of real time.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -10,8 +10,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::{Supervisor, TICK};
-use crate::local::pool::Pool;
+use crate::local::control::Request;
+use crate::local::pool::{Backend, Pool};
+use crate::local::release::Release;
 use crate::local::replicas::{Replica, ReplicaRuntime};
+use crate::local::status::DeployState;
 
 /// Replicas that are only entries in a table: the test says which fail their health check
 /// and which exit.
@@ -30,6 +33,12 @@ struct State {
     failing: HashSet<String>,
     /// Replicas that exited.
     exited: HashSet<String>,
+    /// Releases whose replicas never pass their health check.
+    unhealthy_releases: HashSet<String>,
+    /// Releases whose replicas exit at once.
+    exiting_releases: HashSet<String>,
+    /// The release of each replica started.
+    releases: BTreeMap<String, String>,
 }
 
 impl InMemory {
@@ -44,11 +53,16 @@ impl ReplicaRuntime for InMemory {
         "memory"
     }
 
-    async fn start(&self, id: &str) -> anyhow::Result<Replica> {
+    async fn start(&self, id: &str, release: &Release) -> anyhow::Result<Replica> {
         let mut state = self.state();
         state.started.push(id.to_string());
+        state.releases.insert(id.to_string(), release.id.clone());
+        if state.exiting_releases.contains(&release.id) {
+            state.exited.insert(id.to_string());
+        }
         let port = 10_000 + u16::try_from(state.started.len()).unwrap();
-        Ok(Replica { id: id.to_string(), addr: SocketAddr::from(([127, 0, 0, 1], port)), pid: None, container: None })
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        Ok(Replica { id: id.to_string(), addr, pid: None, container: None, release: release.id.clone() })
     }
 
     async fn has_exited(&self, replica: &Replica) -> bool {
@@ -59,9 +73,19 @@ impl ReplicaRuntime for InMemory {
         self.state().stopped.push(replica.id);
     }
 
-    async fn passes_health_check(&self, replica: &Replica, _path: &str) -> bool {
-        !self.state().failing.contains(&replica.id)
+    async fn last_lines(&self, replica: &Replica) -> String {
+        format!("{}: invalid value 'not-a-number' for '--rate-login'", replica.id)
     }
+
+    async fn passes_health_check(&self, replica: &Replica, _path: &str) -> bool {
+        let state = self.state();
+        !state.failing.contains(&replica.id) && !state.unhealthy_releases.contains(&replica.release)
+    }
+}
+
+/// The release `name` of the app, with no environment.
+fn release(name: &str) -> Release {
+    Release::new(format!("/releases/{name}/cloudcomp-app"), name, BTreeMap::new())
 }
 
 /// A supervisor of in-memory replicas.
@@ -76,7 +100,8 @@ impl Run {
     fn new(sections: &str) -> Run {
         let stack = crate::stack::parse(&format!("name: test\n{sections}")).expect("a valid stack");
         let (runtime, pool) = (Arc::new(InMemory::default()), Arc::new(Pool::default()));
-        let supervisor = Supervisor::new(stack, "http://127.0.0.1:1".into(), pool.clone(), runtime.clone());
+        let supervisor =
+            Supervisor::new(stack, "http://127.0.0.1:1".into(), pool.clone(), runtime.clone(), release("a"));
         Run { supervisor, runtime, pool }
     }
 
@@ -87,7 +112,7 @@ impl Run {
         let ticks_per_second = (Duration::from_secs(1).as_millis() / TICK.as_millis()) as u64;
         assert_eq!(rate % ticks_per_second, 0, "{rate} requests a second do not spread over the ticks");
         let pool = self.pool.clone();
-        let feed = move |_: &Supervisor| {
+        let feed = move |_: &mut Supervisor| {
             pool.count_requests(rate / ticks_per_second);
             Ok(())
         };
@@ -213,4 +238,147 @@ async fn an_exited_replica_is_replaced_on_the_next_tick() {
     assert_eq!(run.replicas(), ["r1", "r3"]);
     assert!(run.events().contains(&"r2 exited; replacing it".to_string()), "{:?}", run.events());
     assert_eq!(run.stopped(), ["r2"], "what is left of it is removed");
+}
+
+const DEPLOYS: &str = "scaling: { min: 2, max: 2 }
+health_check: { path: /health, interval: 5s }
+instances: { health_grace: 10s, deregistration_delay: 5s }
+";
+
+impl Run {
+    /// Asks for `release`.
+    fn deploy(&mut self, release: &Release) {
+        self.supervisor.deploy(Request::new(release.clone(), None));
+    }
+
+    /// Supervises for `seconds`, checking after every tick that the balancer never has fewer
+    /// than two replicas in rotation and that at most one replica waits out of rotation.
+    async fn supervise_at_full_capacity(&mut self, seconds: u64) {
+        let pool = self.pool.clone();
+        let check = move |supervisor: &mut Supervisor| {
+            let backends = pool.backends();
+            let serving = backends.iter().filter(|b| b.healthy.load(Ordering::Relaxed)).count();
+            assert!(serving >= 2, "{serving} replica(s) in rotation: {:?}", supervisor.status().events);
+            assert!(backends.len() - serving <= 1, "more than one new replica at a time");
+            Ok(())
+        };
+        self.supervisor.supervise(tokio::time::sleep(Duration::from_secs(seconds)), check).await.unwrap();
+    }
+
+    /// The release of each running replica, by id.
+    fn releases(&self) -> Vec<(String, String)> {
+        self.supervisor.replicas.iter().map(|r| (r.id.clone(), r.release.clone())).collect()
+    }
+
+    /// The deploy's state and error.
+    fn outcome(&self) -> (DeployState, Option<String>) {
+        let deploy = self.supervisor.deploy.clone().expect("a deploy was asked for");
+        (deploy.state, deploy.error)
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_deploy_replaces_one_replica_at_a_time_never_below_desired() {
+    let mut run = Run::new(DEPLOYS);
+    run.supervise(1, 0).await;
+    let b = release("b");
+    run.deploy(&b);
+    run.supervise_at_full_capacity(5).await;
+    assert_eq!(run.releases(), [("r3".to_string(), b.id.clone()), ("r4".to_string(), b.id.clone())]);
+    assert_eq!(run.stopped(), ["r1", "r2"], "the old replicas, oldest first");
+    assert_eq!(run.in_rotation(), ["r3", "r4"]);
+    assert_eq!(run.outcome(), (DeployState::Succeeded, None));
+    assert_eq!(run.supervisor.release, b, "new replicas start from it");
+    let steps: Vec<String> = run
+        .events()
+        .into_iter()
+        .filter(|e| e.starts_with("started") || e.contains("in rotation") || e.contains("drained"))
+        .map(|e| e.split(" of release").next().unwrap().split(';').next().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "started r1",
+            "started r2",
+            "started r3",
+            "r3 passed its health checks and is in rotation",
+            "r1 drained",
+            "started r4",
+            "r4 passed its health checks and is in rotation",
+            "r2 drained",
+        ]
+    );
+    let history: Vec<(u32, String)> = run.supervisor.history.iter().map(|d| (d.number, d.release.id.clone())).collect();
+    assert_eq!(history, [(1, b.id.clone())], "the test's supervisor started without a history");
+    assert_eq!(run.supervisor.deploy.as_ref().unwrap().number, Some(1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_release_failing_its_health_checks_is_stopped_after_the_warmup_and_the_old_one_kept() {
+    let mut run = Run::new(DEPLOYS);
+    run.supervise(1, 0).await;
+    let broken = release("broken");
+    run.runtime.state().unhealthy_releases.insert(broken.id.clone());
+    run.deploy(&broken);
+    run.supervise_at_full_capacity(9).await;
+    assert_eq!(run.outcome().0, DeployState::Rolling, "still within the 10 s warmup");
+    assert_eq!(run.started(), ["r1", "r2", "r3"]);
+    run.supervise_at_full_capacity(2).await;
+    let (state, error) = run.outcome();
+    assert_eq!(state, DeployState::Failed);
+    assert!(error.as_deref().unwrap().contains("did not pass its health checks within the 10s warmup"), "{error:?}");
+    assert_eq!(run.stopped(), ["r3"]);
+    assert_eq!(run.releases(), [("r1".to_string(), release("a").id), ("r2".to_string(), release("a").id)]);
+    assert_eq!(run.supervisor.release, release("a"));
+    run.runtime.state().exited.insert("r1".into());
+    run.supervise(1, 0).await;
+    assert_eq!(run.runtime.state().releases["r4"], release("a").id, "a crashed replica comes back on the kept release");
+    assert!(run.supervisor.history.is_empty(), "a refused release is not a deploy");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_release_that_exits_is_refused_at_once_with_its_last_lines() {
+    let mut run = Run::new(DEPLOYS);
+    run.supervise(1, 0).await;
+    let broken = release("broken");
+    run.runtime.state().exiting_releases.insert(broken.id.clone());
+    run.deploy(&broken);
+    run.supervise_at_full_capacity(1).await;
+    let (state, error) = run.outcome();
+    assert_eq!(state, DeployState::Failed);
+    let error = error.unwrap();
+    assert!(error.contains("r3 of release") && error.contains("exited before passing"), "{error}");
+    assert!(error.contains("invalid value 'not-a-number'"), "the replica's last lines: {error}");
+    assert_eq!(run.in_rotation(), ["r1", "r2"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_drained_replica_stops_once_its_requests_are_done_or_the_delay_is_over() {
+    let mut run = Run::new(DEPLOYS);
+    run.supervise(1, 0).await;
+    let backends = run.pool.backends();
+    let (r1, r2) = (backends[0].clone(), backends[1].clone());
+    let on_r1 = Backend::begin(&r1).unwrap();
+    let on_r2 = Backend::begin(&r2).unwrap();
+    run.deploy(&release("b"));
+    run.supervise_at_full_capacity(3).await;
+    assert!(run.stopped().is_empty(), "r1 still answers a request");
+    let draining =
+        run.supervisor.status().replicas.into_iter().filter(|r| r.draining).map(|r| r.id).collect::<Vec<_>>();
+    assert_eq!(draining, ["r1"]);
+    drop(on_r1);
+    run.supervise_at_full_capacity(1).await;
+    assert_eq!(run.stopped(), ["r1"], "stopped on the tick after its last request");
+    // r2's request never ends: the 5 s deregistration delay bounds the drain.
+    run.supervise_at_full_capacity(4).await;
+    assert_eq!(run.stopped(), ["r1"]);
+    run.supervise_at_full_capacity(2).await;
+    assert_eq!(run.stopped(), ["r1", "r2"]);
+    assert!(
+        run.events().iter().any(|e| e.contains("deregistration delay over with 1 request(s)")),
+        "{:?}",
+        run.events()
+    );
+    assert_eq!(run.outcome().0, DeployState::Succeeded);
+    drop(on_r2);
 }
