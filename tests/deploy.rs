@@ -32,9 +32,15 @@ async fn versions(cx: &Cx, group: &str) -> (Vec<String>, String) {
     (instances, version(group.launch_template()))
 }
 
-/// How many times `action` was called through the proxy.
+/// How many times `action` was called through the proxy and answered.
 fn count(aws: &Aws, action: &str) -> usize {
-    aws.calls().iter().filter(|c| c.action == action).count()
+    aws.calls().iter().filter(|c| c.action == action && c.fault.is_none()).count()
+}
+
+/// Whether an instance refresh of `group` is in progress.
+async fn refresh_running(cx: &Cx, group: &str) -> bool {
+    let found = cx.autoscaling.describe_instance_refreshes().auto_scaling_group_name(group).send().await.unwrap();
+    found.instance_refreshes().iter().any(|r| r.status().is_some_and(|s| s.as_str() == "InProgress"))
 }
 
 /// The `status --json` of the stack.
@@ -114,7 +120,7 @@ async fn a_changed_version_rolls_out_a_failing_one_rolls_back_and_rollback_goes_
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn an_up_cut_off_mid_rollout_is_followed_by_the_next() {
+async fn an_up_cut_off_mid_rollout_or_not_waiting_is_followed_by_the_next() {
     let dir = tempfile::tempdir().unwrap();
     let name = format!("cut{}", std::process::id());
     let aws = Aws::proxied().await;
@@ -133,14 +139,19 @@ async fn an_up_cut_off_mid_rollout_is_followed_by_the_next() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
+    // Cut off once AWS runs the refresh (not merely once the call left: AWS may never have
+    // taken a call whose caller died on the way).
     let started = Instant::now();
-    while count(&aws, "StartInstanceRefresh") == 0 {
+    while !refresh_running(&cx, &format!("{name}-asg")).await {
         assert!(started.elapsed() < Duration::from_secs(120), "the refresh never started");
         assert!(cut.try_wait().unwrap().is_none(), "up ended before it started a refresh");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     cut.kill().unwrap();
     cut.wait().unwrap();
+    let status = status_json(&file, &endpoint).await;
+    let rollout = status["rollout"].as_str().unwrap_or_default();
+    assert!(rollout.starts_with("instance refresh "), "status shows no rollout in progress: {status:#}");
 
     let next = run_with(&["up", "-f", &file, "--endpoint-url", &endpoint], &[]).await;
     assert!(next.status.success(), "the next up failed: {}", stderr(&next));
@@ -149,6 +160,18 @@ async fn an_up_cut_off_mid_rollout_is_followed_by_the_next() {
     assert_eq!(current, "2");
     assert!(instances.iter().all(|v| v == "2"), "instances on {instances:?}");
     assert!(stdout(&next).contains("http://"), "{}", stdout(&next));
+
+    // --no-wait returns once the refresh runs; the next `up` follows that one to its end.
+    let file = stack(dir.path(), &name, "t3.medium");
+    let started = run_with(&["up", "-f", &file, "--endpoint-url", &endpoint, "--no-wait"], &[]).await;
+    assert!(started.status.success(), "up --no-wait failed: {}", stderr(&started));
+    assert_eq!(count(&aws, "StartInstanceRefresh"), 2);
+    let followed = run_with(&["up", "-f", &file, "--endpoint-url", &endpoint], &[]).await;
+    assert!(followed.status.success(), "{}", stderr(&followed));
+    assert_eq!(count(&aws, "StartInstanceRefresh"), 2, "a second refresh was started: {}", stderr(&followed));
+    let (instances, current) = versions(&cx, &format!("{name}-asg")).await;
+    assert_eq!(current, "3");
+    assert!(instances.iter().all(|v| v == "3"), "instances on {instances:?}");
 
     let down = run_with(&["destroy", "-f", &file, "--endpoint-url", &endpoint], &[]).await;
     assert!(down.status.success(), "{}", stderr(&down));

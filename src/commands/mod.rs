@@ -448,7 +448,10 @@ async fn apply(
     let before = state.clone();
     let progress = ui::Progress::default();
     engine::apply(cx.clone(), aws::kind, &plan, desired, &mut state, state_path, &progress).await?;
-    if let Some(deploy) = deploys::made(&before, &state, &now_rfc3339()) {
+    if let Some(mut deploy) = deploys::made(&before, &state, &now_rfc3339()) {
+        if follow_rollouts.is_none() {
+            deploy.change.push_str(" (--no-wait: rollout not followed)");
+        }
         eprintln!("Deploy #{}: template version {} ({}).", deploy.number, deploy.template_version, deploy.change);
         deploys::record(&mut state, deploy);
         state::save(state_path, &state)?;
