@@ -17,6 +17,9 @@ pub const KEPT: usize = 10;
 /// The launch template whose versions are the deploys.
 pub const TEMPLATE: &str = "launch_template.app";
 
+/// The Auto Scaling group the deploys roll out to.
+pub const GROUP: &str = "autoscaling_group.app";
+
 /// The launch-template version `state` records as rolled out.
 pub fn current_version(state: &State) -> Option<String> {
     let template = state.resources.get(&Address::from(TEMPLATE))?;

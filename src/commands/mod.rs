@@ -125,9 +125,7 @@ async fn wait_until_serving(cx: &Cx, state: &State, since: SystemTime, timeout: 
         let recorded = state.resources.get(&plan::Address::from(address))?;
         recorded.outputs.get(name).and_then(|v| v.as_str()).map(str::to_string)
     };
-    let (Some(group), Some(target_group)) =
-        (output("autoscaling_group.app", "name"), output("target_group.app", "arn"))
-    else {
+    let (Some(group), Some(target_group)) = (output(deploys::GROUP, "name"), output("target_group.app", "arn")) else {
         return Ok(());
     };
     let waited = Instant::now();
@@ -328,7 +326,7 @@ pub async fn status(args: &StatusArgs) -> anyhow::Result<ExitCode> {
 /// The instance refresh running on the stack's group, summed up, when the group or its
 /// instances are not all on the version the state rolled out (only then is one looked for).
 async fn rolling_out(cx: &Cx, state: &State, found: &BTreeMap<plan::Address, refresh::Found>) -> Option<String> {
-    let group = plan::Address::from("autoscaling_group.app");
+    let group = plan::Address::from(deploys::GROUP);
     let Some(refresh::Found::Live(live)) = found.get(&group) else { return None };
     let wanted = deploys::current_version(state)?;
     let on_version = |v: &serde_json::Value| v.as_str() == Some(wanted.as_str());

@@ -18,9 +18,6 @@ use crate::plan::Address;
 use crate::state::{self, State, StateLock};
 use crate::{local, ui};
 
-/// The Auto Scaling group the deploys roll out to.
-const GROUP: &str = "autoscaling_group.app";
-
 /// Rolls back to `--to N`, or to the newest deploy on another version than the instances run.
 pub async fn rollback(args: &RollbackArgs) -> anyhow::Result<ExitCode> {
     let Loaded { stack, state_path } = load(&args.stack)?;
@@ -81,7 +78,7 @@ fn rollback_local(args: &RollbackArgs, dir: &Path, stack: &str) -> anyhow::Resul
 fn group_and_template(state: &State) -> anyhow::Result<(AutoscalingGroupAttrs, String)> {
     let recorded = state
         .resources
-        .get(&Address::from(GROUP))
+        .get(&Address::from(deploys::GROUP))
         .context("the stack has no Auto Scaling group: nothing to roll back (`cloudcomp up` creates it)")?;
     let attrs = state.resolve(&recorded.attrs)?;
     let group: AutoscalingGroupAttrs =

@@ -11,9 +11,6 @@ use crate::plan::Address;
 use crate::refresh::{self, Found};
 use crate::state::State;
 
-/// The Auto Scaling group whose instances run the deploys.
-const GROUP: &str = "autoscaling_group.app";
-
 /// One resource's line: its state word and the attributes changed outside cloudcomp.
 fn condition(state: &State, address: &Address, found: Option<&Found>) -> (&'static str, Vec<String>) {
     match found {
@@ -75,7 +72,7 @@ pub fn print_status(
 /// How many instances run each launch-template version (`v3`), from the group's details.
 fn instance_versions(found: &BTreeMap<Address, Found>) -> BTreeMap<String, usize> {
     let mut versions = BTreeMap::new();
-    let Some(Found::Live(group)) = found.get(&Address::from(GROUP)) else { return versions };
+    let Some(Found::Live(group)) = found.get(&Address::from(crate::deploys::GROUP)) else { return versions };
     let instances = group.details.get("instances").and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
     for version in instances.iter().filter_map(|i| i.get("version")?.as_str()) {
         *versions.entry(version.to_string()).or_default() += 1;
