@@ -11,6 +11,8 @@ use super::error::{Refusal, TokenProblem};
 
 /// The security scheme of the calculator's routes (their `security(...)` name it as a literal).
 pub const SCHEME: &str = "calc_bearer";
+/// The security scheme of `GET /refresh`.
+pub const REFRESH_SCHEME: &str = "calc_refresh";
 
 /// Components and the security scheme, as the calculator router's starting document.
 #[derive(utoipa::OpenApi)]
@@ -32,9 +34,13 @@ impl Modify for Scheme {
              `access_token_cookie` cookie, with `X-CSRF-TOKEN` repeating the `csrf_access_token` cookie on \
              POST, PUT, PATCH and DELETE.",
         ));
-        doc.components
-            .get_or_insert_with(Default::default)
-            .add_security_scheme(SCHEME, SecurityScheme::Http(bearer.build()));
+        let refresh = HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").description(Some(
+            "The calculator's refresh token: the `refresh_token` of its login, or the `refresh_token_cookie` \
+             cookie.",
+        ));
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(SCHEME, SecurityScheme::Http(bearer.build()));
+        components.add_security_scheme(REFRESH_SCHEME, SecurityScheme::Http(refresh.build()));
     }
 }
 

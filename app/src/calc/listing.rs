@@ -12,6 +12,29 @@ pub const DEFAULT_PAGE_SIZE: usize = 10;
 /// Largest `page_size` accepted.
 pub const MAX_PAGE_SIZE: usize = 100;
 
+/// Largest `page` accepted (the documented `int64` range).
+pub const MAX_PAGE: usize = i64::MAX as usize;
+
+/// An attribute a listing filters and selects by.
+pub struct Attribute {
+    /// Its key in each item.
+    pub name: &'static str,
+    /// Whether its values are numbers (a filter on it must be one too).
+    pub numeric: bool,
+}
+
+impl Attribute {
+    /// A text attribute.
+    pub const fn text(name: &'static str) -> Self {
+        Attribute { name, numeric: false }
+    }
+
+    /// A number attribute.
+    pub const fn number(name: &'static str) -> Self {
+        Attribute { name, numeric: true }
+    }
+}
+
 /// A parsed listing request.
 #[derive(Debug)]
 pub struct Listing {
@@ -23,23 +46,28 @@ pub struct Listing {
 
 impl Listing {
     /// Reads the query string of a listing over items with these `attributes`.
-    pub fn parse(query: Option<&str>, attributes: &[&str]) -> Result<Self, CalcError> {
+    pub fn parse(query: Option<&str>, attributes: &[Attribute]) -> Result<Self, CalcError> {
         let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.unwrap_or_default())
             .map_err(|_| CalcError::bad_request("The query string could not be read."))?;
         let mut listing = Listing { page: 1, page_size: DEFAULT_PAGE_SIZE, fields: None, filters: Vec::new() };
         for (key, value) in pairs {
             match key.as_str() {
-                "page" => listing.page = whole(&key, &value, 1..=usize::MAX)?,
+                "page" => listing.page = whole(&key, &value, 1..=MAX_PAGE)?,
                 "page_size" => listing.page_size = whole(&key, &value, 1..=MAX_PAGE_SIZE)?,
                 "fields" => {
                     let fields: Vec<String> = value.split(',').map(|f| f.trim().to_owned()).collect();
-                    if let Some(unknown) = fields.iter().find(|f| !attributes.contains(&f.as_str())) {
+                    if let Some(unknown) = fields.iter().find(|f| !attributes.iter().any(|a| a.name == f.as_str())) {
                         return Err(CalcError::bad_request(format!("Invalid field: '{unknown}'.")));
                     }
                     listing.fields = Some(fields);
                 }
-                _ if attributes.contains(&key.as_str()) => listing.filters.push((key, value)),
-                _ => return Err(CalcError::bad_request(format!("Invalid filter: '{key}'."))),
+                _ => match attributes.iter().find(|a| a.name == key) {
+                    Some(a) if a.numeric && !value.trim().parse::<f64>().is_ok_and(f64::is_finite) => {
+                        return Err(CalcError::bad_request(format!("Invalid {key}: '{value}' is not a number.")));
+                    }
+                    Some(_) => listing.filters.push((key, value)),
+                    None => return Err(CalcError::bad_request(format!("Invalid filter: '{key}'."))),
+                },
             }
         }
         Ok(listing)
@@ -105,7 +133,7 @@ mod tests {
 
     use super::*;
 
-    const ATTRIBUTES: &[&str] = &["id", "type", "cost"];
+    const ATTRIBUTES: &[Attribute] = &[Attribute::text("id"), Attribute::text("type"), Attribute::number("cost")];
 
     fn operations() -> Vec<Value> {
         (0..25).map(|i| json!({"id": format!("op-{i:02}"), "type": if i % 2 == 0 { "even" } else { "odd" }, "cost": f64::from(i % 5)})).collect()
@@ -151,5 +179,7 @@ mod tests {
         assert!(refusal(Listing::parse(Some("page_size=0"), ATTRIBUTES)).contains("page_size"));
         assert!(refusal(Listing::parse(Some("page_size=101"), ATTRIBUTES)).contains("page_size"));
         assert!(refusal(Listing::parse(Some("fields=id,secret"), ATTRIBUTES)).contains("secret"));
+        assert!(refusal(Listing::parse(Some("cost=cheap"), ATTRIBUTES)).contains("cost"));
+        assert!(refusal(Listing::parse(Some("page=9223372036854775808"), ATTRIBUTES)).contains("page"));
     }
 }

@@ -1,7 +1,8 @@
 //! Who is calling: the access token from the `access_token_cookie` cookie, with the CSRF
 //! double submit on state-changing methods (`X-CSRF-TOKEN` must equal the token's CSRF value),
-//! or from `Authorization: Bearer` (no CSRF: an API client, not a browser). The cookies a
-//! login sets and a logout clears are made here too.
+//! or from `Authorization: Bearer` (no CSRF: an API client, not a browser). A cookie token
+//! that does not decode is 422, as the original answered; a bearer token that does not is
+//! 401, as RFC 6750 says. The cookies a login sets and a logout clears are made here too.
 
 use std::sync::Arc;
 
@@ -60,7 +61,10 @@ impl FromRequestParts<Arc<AppContext>> for Admin {
 /// the header matches the token's CSRF value.
 pub fn token_claims(headers: &HeaderMap, method: &Method, ctx: &AppContext, kind: Kind) -> Result<Claims, CalcError> {
     if let Some(token) = bearer(headers) {
-        return ctx.calc.tokens.decode(token, kind);
+        return ctx.calc.tokens.decode(token, kind).map_err(|err| match err {
+            CalcError::Token(_, msg) => CalcError::Token(StatusCode::UNAUTHORIZED, msg),
+            other => other,
+        });
     }
     let (cookie_name, _) = cookie_names(kind);
     let token = cookie(headers, cookie_name)

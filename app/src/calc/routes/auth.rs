@@ -62,6 +62,8 @@ struct LoggedIn {
     status: &'static str,
     /// The access token, for `Authorization: Bearer` (API clients; browsers use the cookies).
     access_token: String,
+    /// The refresh token, for `GET /refresh` with `Authorization: Bearer` (API clients).
+    refresh_token: String,
 }
 
 /// Log in (an unknown email with a good password registers a client with 20.0 credit).
@@ -95,7 +97,12 @@ async fn login(State(ctx): State<Arc<AppContext>>, mut body: Fields) -> Result<R
     for cookie in set_cookies(Kind::Access, &access).into_iter().chain(set_cookies(Kind::Refresh, &refresh)) {
         headers.append(SET_COOKIE, cookie);
     }
-    let body = LoggedIn { message: "Login successful.", status: "success", access_token: access.token };
+    let body = LoggedIn {
+        message: "Login successful.",
+        status: "success",
+        access_token: access.token,
+        refresh_token: refresh.token,
+    };
     Ok((headers, Json(body)).into_response())
 }
 
@@ -167,6 +174,7 @@ struct Refreshed {
     get,
     path = "/refresh",
     tag = TAG,
+    security(("calc_refresh" = [])),
     responses(
         (status = 200, description = "A new access token: `access_token_cookie` and `csrf_access_token` are set.", body = Refreshed),
         (status = 401, response = TokenRequired),

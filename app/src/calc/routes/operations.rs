@@ -15,7 +15,7 @@ use crate::calc::compute::Kind;
 use crate::calc::docs::{BadRequest, Forbidden, Internal, TokenInvalid, TokenRequired, TooLarge};
 use crate::calc::error::{CalcError, Refusal};
 use crate::calc::fields::Fields;
-use crate::calc::listing::Listing;
+use crate::calc::listing::{Attribute, Listing};
 use crate::calc::model::{Operation, OperationPatch};
 use crate::calc::session::{Admin, Session};
 use crate::context::AppContext;
@@ -26,7 +26,7 @@ pub(super) fn routes() -> Routes {
 }
 
 /// The attributes an operation listing filters and selects by.
-const ATTRIBUTES: &[&str] = &["id", "type", "cost"];
+const ATTRIBUTES: &[Attribute] = &[Attribute::text("id"), Attribute::text("type"), Attribute::number("cost")];
 /// Highest cost accepted.
 const MAX_COST: f64 = 1e15;
 
@@ -72,7 +72,7 @@ struct Changed {
     tag = TAG,
     security(("calc_bearer" = [])),
     params(
-        ("page" = Option<u64>, Query, minimum = 1, description = "The page, from 1."),
+        ("page" = Option<i64>, Query, minimum = 1, description = "The page, from 1."),
         ("page_size" = Option<u64>, Query, minimum = 1, maximum = 100, description = "Items per page (10)."),
         ("fields" = Option<String>, Query, description = "Only these attributes (a comma list)."),
         ("type" = Option<String>, Query, description = "Only operations of this type."),

@@ -15,7 +15,7 @@ use super::{Done, Routes, TAG};
 use crate::calc::docs::{BadRequest, Forbidden, Internal, TokenInvalid, TokenRequired, TooLarge};
 use crate::calc::error::{CalcError, Refusal};
 use crate::calc::fields::Fields;
-use crate::calc::listing::Listing;
+use crate::calc::listing::{Attribute, Listing};
 use crate::calc::model::{Record, RecordPatch, Role};
 use crate::calc::now_text;
 use crate::calc::session::{Admin, Session};
@@ -27,7 +27,15 @@ pub(super) fn routes() -> Routes {
 }
 
 /// The attributes a record listing filters and selects by.
-const ATTRIBUTES: &[&str] = &["id", "operation_id", "user_id", "amount", "user_balance", "operation_response", "date"];
+const ATTRIBUTES: &[Attribute] = &[
+    Attribute::text("id"),
+    Attribute::text("operation_id"),
+    Attribute::text("user_id"),
+    Attribute::number("amount"),
+    Attribute::number("user_balance"),
+    Attribute::text("operation_response"),
+    Attribute::text("date"),
+];
 /// Largest amount or balance accepted.
 const MAX_AMOUNT: f64 = 1e15;
 
@@ -76,7 +84,7 @@ struct Created {
     tag = TAG,
     security(("calc_bearer" = [])),
     params(
-        ("page" = Option<u64>, Query, minimum = 1, description = "The page, from 1."),
+        ("page" = Option<i64>, Query, minimum = 1, description = "The page, from 1."),
         ("page_size" = Option<u64>, Query, minimum = 1, maximum = 100, description = "Items per page (10)."),
         ("fields" = Option<String>, Query, description = "Only these attributes (a comma list)."),
         ("operation_id" = Option<String>, Query, description = "Only records of this operation."),

@@ -15,7 +15,7 @@ use super::{Done, Routes, TAG};
 use crate::calc::docs::{BadRequest, Forbidden, Internal, TokenInvalid, TokenRequired, TooLarge};
 use crate::calc::error::{CalcError, Refusal};
 use crate::calc::fields::Fields;
-use crate::calc::listing::Listing;
+use crate::calc::listing::{Attribute, Listing};
 use crate::calc::model::{CalcUser, NewUser, Role, UserPatch};
 use crate::calc::session::Admin;
 use crate::calc::{CLIENT_BALANCE, hash};
@@ -27,7 +27,8 @@ pub(super) fn routes() -> Routes {
 }
 
 /// The attributes a user listing filters and selects by.
-const ATTRIBUTES: &[&str] = &["id", "email", "role", "balance"];
+const ATTRIBUTES: &[Attribute] =
+    &[Attribute::text("id"), Attribute::text("email"), Attribute::text("role"), Attribute::number("balance")];
 /// Highest balance accepted.
 const MAX_BALANCE: f64 = 1e15;
 
@@ -78,7 +79,7 @@ fn role_field(body: &mut Fields) -> Option<Role> {
     tag = TAG,
     security(("calc_bearer" = [])),
     params(
-        ("page" = Option<u64>, Query, minimum = 1, description = "The page, from 1."),
+        ("page" = Option<i64>, Query, minimum = 1, description = "The page, from 1."),
         ("page_size" = Option<u64>, Query, minimum = 1, maximum = 100, description = "Items per page (10)."),
         ("fields" = Option<String>, Query, description = "Only these attributes (a comma list)."),
         ("email" = Option<String>, Query, description = "Only the user with this email."),
