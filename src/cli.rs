@@ -199,9 +199,9 @@ pub struct DestroyArgs {
 /// Options of the hidden `local-supervisor`.
 #[derive(Debug, Args)]
 pub struct SupervisorArgs {
-    /// The stack file.
-    #[arg(short = 'f', long = "file")]
-    pub file: PathBuf,
+    /// The stack's name (its settings and release are the ones `<dir>/wanted.json` names).
+    #[arg(long)]
+    pub stack: String,
     /// The stack's local directory.
     #[arg(long)]
     pub dir: PathBuf,
