@@ -273,6 +273,7 @@ impl Supervisor {
                 return Err(self.fail_first_start(replica, why).await);
             }
             self.event(format!("{} exited ({how}); replacing it", replica.id));
+            self.refuse_if_deploying(&replica, &how).await;
             self.stop_in_background(replica);
         }
         let any_healthy = self.pool.backends().iter().any(|b| b.healthy.load(Ordering::Relaxed));
@@ -299,7 +300,8 @@ impl Supervisor {
     }
 
     /// Health-checks the replicas: those not yet in rotation on every tick, all of them
-    /// when `all`. A replica failing twice in a row is replaced.
+    /// when `all`. A replica failing twice in a row is replaced, once the release has
+    /// passed its first.
     async fn check_health(&mut self, all: bool) {
         let path = &self.settings.health_check.path;
         let backends = self.pool.backends();
@@ -317,7 +319,9 @@ impl Supervisor {
                 *failures = 0;
                 backend.healthy.store(true, Ordering::Relaxed);
                 self.unproven = None;
-            } else if all {
+            } else if all && self.unproven.is_none() {
+                // Before the first passes, the warmup judges (first_start), as the
+                // health-check grace period does on AWS.
                 *failures += 1;
                 if *failures >= UNHEALTHY_AFTER {
                     replace.push(replica.id.clone());

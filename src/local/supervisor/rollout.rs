@@ -12,7 +12,8 @@
 //! So capacity never drops below the desired count. A candidate that exits, or does not pass
 //! a health check within the warmup (`instances.health_grace`), is stopped and the release
 //! refused: the replicas keep running the previous one, and any already replaced go back to
-//! it the same way.
+//! it the same way. So is a replica of the new release that exits once in rotation, before
+//! the deploy is done.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -186,6 +187,20 @@ impl Supervisor {
             }
         }
         self.step(format!("every replica runs release {} ({} in rotation)", rollout.target.id, self.replicas.len()));
+    }
+
+    /// Refuses the release being deployed when `replica`, which exited `how`, ran it: once
+    /// in rotation it is no better than a candidate that exited.
+    pub(super) async fn refuse_if_deploying(&mut self, replica: &Replica, how: &str) {
+        let deploying = self
+            .rollout
+            .as_ref()
+            .is_some_and(|r| r.refused.is_none() && r.target.id != r.previous.id && r.target.id == replica.release);
+        if deploying {
+            let what = format!("{} of release {} exited ({how}) during the deploy", replica.id, replica.release);
+            let why = self.failure(replica, what).await;
+            self.refuse(why);
+        }
     }
 
     /// Refuses the target for `why`: its candidate stops, the previous release is current

@@ -429,11 +429,12 @@ async fn a_first_release_that_exits_stops_the_supervisor_at_once_with_the_reason
 async fn a_first_release_failing_its_health_checks_stops_the_supervisor_after_the_warmup() {
     let runtime = InMemory::default();
     runtime.state().unhealthy_releases.insert(release("a").id);
-    let mut run = Run::with(runtime, DEPLOYS);
+    let mut run = Run::with(runtime, &DEPLOYS.replace("health_grace: 10s", "health_grace: 20s"));
     let (error, took) = until_it_stops(&mut run).await;
-    assert!((Duration::from_secs(10)..Duration::from_secs(11)).contains(&took), "the 10 s warmup; took {took:?}");
-    assert!(error.contains("r1 of release") && error.contains("within the 10s warmup"), "{error}");
+    assert!((Duration::from_secs(20)..Duration::from_secs(21)).contains(&took), "the 20 s warmup; took {took:?}");
+    assert!(error.contains("r1 of release") && error.contains("within the 20s warmup"), "{error}");
     assert_eq!(run.outcome().0, DeployState::Failed);
+    assert_eq!(run.started(), ["r1"], "the warmup judges it, not the checks every 5 s");
     assert_eq!(run.stopped(), ["r1"]);
 }
 
@@ -458,4 +459,23 @@ async fn new_settings_move_the_replicas_to_their_bounds_without_a_new_release() 
     run.supervise(1, 0).await;
     assert_eq!((run.replicas(), run.stopped()), (vec!["r3".into()], vec!["r1".into(), "r2".into()]), "oldest first");
     assert_eq!(run.outcome(), (DeployState::Succeeded, None));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_new_replica_exiting_once_in_rotation_refuses_the_release() {
+    let mut run = Run::new(DEPLOYS);
+    run.supervise(1, 0).await;
+    let b = release("b");
+    run.deploy(&b);
+    run.supervise(1, 0).await;
+    assert!(run.in_rotation().contains(&"r3".to_string()), "r3 of b serves: {:?}", run.events());
+    assert_eq!(run.outcome().0, DeployState::Rolling);
+    run.runtime.state().exited.insert("r3".into());
+    run.supervise_at_full_capacity(2).await;
+    let (state, error) = run.outcome();
+    assert_eq!(state, DeployState::Failed);
+    let error = error.unwrap();
+    assert!(error.contains("r3 of release") && error.contains("exited (exit status: 2) during the deploy"), "{error}");
+    assert!(run.releases().iter().all(|(_, on)| *on == release("a").id), "back on a: {:?}", run.releases());
+    assert_eq!(run.supervisor.release, release("a"));
 }
