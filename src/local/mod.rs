@@ -109,12 +109,13 @@ pub fn up(dir: &Path, stack: &str, port: u16, runtime: &str, request: &Request) 
     // Its own process group: a Ctrl-C in this terminal is not meant for it.
     std::os::unix::process::CommandExt::process_group(&mut command, 0);
     let mut supervisor = command.spawn().context("starting the local supervisor")?;
+    // The status, once it says that this first deploy is in `state`.
+    let ours = |state: DeployState| {
+        status::read(&status::path(dir))
+            .filter(|s| s.deploy.as_ref().is_some_and(|d| d.request == request.id && d.state == state))
+    };
     let started = Instant::now();
     loop {
-        let ours = |state: DeployState| {
-            status::read(&status::path(dir))
-                .filter(|s| s.deploy.as_ref().is_some_and(|d| d.request == request.id && d.state == state))
-        };
         if let Some(done) = ours(DeployState::Succeeded) {
             return Ok(done.url);
         }
