@@ -109,6 +109,7 @@ scaling:
   scale_out: {{ requests_above: 50, per: 10s, periods: 1, add: 1, cooldown: 1s }}
   scale_in: {{ requests_below: 5, per: 10s, periods: 1, remove: 1, cooldown: 1s }}
 health_check: {{ path: /health, interval: 5s }}
+app: {{ demo_user: true }}
 ",
             runtime.name,
             std::process::id()
