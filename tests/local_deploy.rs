@@ -360,8 +360,8 @@ fn new_settings_on_a_running_stack_are_applied_and_app_settings_rolled_out() {
     let again = cloudcomp(&["up", "--local", "-f", f]);
     assert!(String::from_utf8_lossy(&again.stderr).contains("no changes"), "a second up with the same settings");
 
-    // The demo account is read at start: a new release, rolled out.
-    let text = std::fs::read_to_string(&file).unwrap().replace("app: {", "app: { demo_user: true,");
+    // The demo accounts are read at start: turning them off is a new release, rolled out.
+    let text = std::fs::read_to_string(&file).unwrap().replace("app: {", "app: { demo_user: false,");
     std::fs::write(&file, text).unwrap();
     let demo = cloudcomp(&["up", "--local", "-f", f]);
     assert!(demo.status.success(), "{}", String::from_utf8_lossy(&demo.stderr));

@@ -61,11 +61,13 @@ impl Release {
     }
 }
 
-/// The environment of every replica of `app`: `app.env`, and `CLOUDCOMP_DEMO_USER` from
-/// `app.demo_user`, as AWS instances get them.
+/// The environment of every replica of `app`: `app.env`, and whether to seed the demo
+/// accounts (`app.demo_user`, on by default here), as AWS instances get them.
 pub fn environment(app: &App) -> BTreeMap<String, String> {
     let mut env = app.env.clone();
-    env.insert("CLOUDCOMP_DEMO_USER".into(), app.demo_user.to_string());
+    let demo = app.demo_accounts(true).to_string();
+    env.insert("CLOUDCOMP_DEMO_USER".into(), demo.clone());
+    env.insert("CLOUDCOMP_CALC_ACCOUNTS".into(), demo);
     env
 }
 
@@ -138,7 +140,10 @@ mod tests {
         let env = environment(&stack.app);
         assert_eq!(env.get("CLOUDCOMP_DEMO_USER").map(String::as_str), Some("true"));
         assert_eq!(env.get("X").map(String::as_str), Some("1"));
-        let without = environment(&crate::stack::parse("name: t\n").unwrap().app);
-        assert_eq!(without.get("CLOUDCOMP_DEMO_USER").map(String::as_str), Some("false"), "off, as on AWS");
+        assert_eq!(env.get("CLOUDCOMP_CALC_ACCOUNTS").map(String::as_str), Some("true"));
+        let default = environment(&crate::stack::parse("name: t\n").unwrap().app);
+        assert_eq!(default.get("CLOUDCOMP_DEMO_USER").map(String::as_str), Some("true"), "on locally by default");
+        let off = environment(&crate::stack::parse("name: t\napp: { demo_user: false }\n").unwrap().app);
+        assert_eq!(off.get("CLOUDCOMP_CALC_ACCOUNTS").map(String::as_str), Some("false"));
     }
 }
