@@ -49,7 +49,8 @@ impl<'r> ToResponse<'r> for PayloadTooLarge {
 impl<'r> ToResponse<'r> for TooManyRequests {
     fn response() -> (&'r str, RefOr<Response>) {
         let description = "Over the client's rate limit for this route group (`--rate-login`, `--rate-items`, \
-                           `--rate-global`); `detail.retry_after` repeats `Retry-After`.";
+                           `--rate-global`), worded as SlowAPI words it (`Rate limit exceeded: 5 per 1 minute`); \
+                           `detail.retry_after` repeats `Retry-After`.";
         let response =
             error_response(description).header("Retry-After", seconds_header("Seconds until a request is accepted."));
         ("TooManyRequests", response.build().into())
