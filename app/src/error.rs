@@ -110,8 +110,8 @@ pub struct MessageBody<'a> {
 }
 
 /// The error body of seeds 002 and 003, as FastAPI answered an `HTTPException` (`detail`),
-/// with `error` repeating it. Documented as either that or a [`ValidationBody`], for the
-/// statuses that can be both.
+/// with `error` repeating it. Its `detail` is documented as a message or the field errors
+/// of invalid input, for the statuses that answer both.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DetailBody<'a> {
     /// What went wrong, in the original service's words.

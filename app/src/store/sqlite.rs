@@ -337,3 +337,32 @@ impl Store for SqliteStore {
 fn clamp(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_version_1_database_migrates_with_its_items_and_people() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v1.db");
+        let mut conn = Connection::open(&path).unwrap();
+        Migrations::from_slice(&MIGRATIONS[..1]).to_latest(&mut conn).unwrap();
+        conn.execute_batch(
+            "INSERT INTO users (username, password_hash) VALUES ('demo', 'x');
+             INSERT INTO items (owner, name) VALUES ('demo', 'old');
+             INSERT INTO people (name, email, email_key) VALUES ('Mario', 'M.Rossi@Satispay.IT', 'm.rossi@satispay.it');",
+        )
+        .unwrap();
+        drop(conn);
+
+        let store = SqliteStore::open(&path).unwrap();
+        let old = &store.list_items("demo").await.unwrap()[0];
+        assert_eq!(old.created_at, old.updated_at);
+        assert!(old.created_at.starts_with("20") && old.created_at.contains('T'), "{}", old.created_at);
+        // Unique as pydantic normalises it: the domain's case aside, not the local part's.
+        let taken = store.add_person("Other", "M.Rossi@satispay.it").await;
+        assert!(matches!(taken, Err(StoreError::Conflict(_))), "{taken:?}");
+        assert!(store.add_person("Other", "m.rossi@satispay.it").await.is_ok());
+    }
+}
