@@ -25,8 +25,9 @@ use utoipa::ToSchema;
 use utoipa::openapi::schema::Object;
 use utoipa_axum::routes;
 
+use super::cors::{self, AnyOrigin};
 use super::responses::{InternalError, PayloadTooLarge};
-use super::{Routes, cors, patterns};
+use super::{Routes, patterns};
 use crate::context::AppContext;
 use crate::error::{ApiError, MessageBody};
 use crate::extract::{Input, PathInput};
@@ -44,7 +45,7 @@ const NOT_SHA1: &str = "password not in sha1 format. Enter a proper format";
 
 pub(super) fn routes() -> Routes {
     let routes = Routes::new().routes(routes!(list, add)).routes(routes!(list_dynamo)).routes(routes!(remove));
-    cors::allow_any_origin(routes)
+    cors::with_preflight(routes)
 }
 
 /// The body of `POST /api/v1/users`, as JSON or as a form.
@@ -117,7 +118,12 @@ fn already_exists(username: &str) -> ApiError {
 async fn add(
     State(ctx): State<Arc<AppContext>>,
     body: Result<Input<NewAccount>, ApiError>,
-) -> Result<Response, ApiError> {
+) -> AnyOrigin<Result<Response, ApiError>> {
+    AnyOrigin(add_account(&ctx, body).await)
+}
+
+/// What `POST /api/v1/users` does.
+async fn add_account(ctx: &AppContext, body: Result<Input<NewAccount>, ApiError>) -> Result<Response, ApiError> {
     let Input(body) = body.map_err(unreadable)?;
     let given = |v: Option<String>| v.filter(|s| !s.is_empty());
     let (Some(username), Some(password)) = (given(body.username), given(body.password)) else {
@@ -157,15 +163,15 @@ async fn add(
 async fn remove(
     State(ctx): State<Arc<AppContext>>,
     username: Result<PathInput<String>, ApiError>,
-) -> Result<Response, ApiError> {
+) -> AnyOrigin<Result<Response, ApiError>> {
     let Ok(PathInput(username)) = username else {
-        return Err(refused("User doesn't exist".into()));
+        return AnyOrigin(Err(refused("User doesn't exist".into())));
     };
-    match ctx.store.remove_account(&username).await {
+    AnyOrigin(match ctx.store.remove_account(&username).await {
         Ok(()) => Ok(Json(Message { message: format!("user {username} removed") }).into_response()),
         Err(StoreError::NotFound) => Err(refused("User doesn't exist".into())),
         Err(err) => Err(err.into()),
-    }
+    })
 }
 
 /// List usernames.
@@ -179,10 +185,10 @@ async fn remove(
         (status = 500, response = InternalError),
     )
 )]
-async fn list(State(ctx): State<Arc<AppContext>>) -> Result<Response, ApiError> {
+async fn list(State(ctx): State<Arc<AppContext>>) -> AnyOrigin<Result<Response, ApiError>> {
     let body =
-        ctx.responses.accounts.get_or_load(ctx.store.change_token(), || usernames_json(ctx.store.as_ref())).await?;
-    Ok(list_response(body))
+        ctx.responses.accounts.get_or_load(ctx.store.change_token(), || usernames_json(ctx.store.as_ref())).await;
+    AnyOrigin(body.map(list_response))
 }
 
 /// List the usernames stored in DynamoDB.
@@ -202,7 +208,12 @@ async fn list(State(ctx): State<Arc<AppContext>>) -> Result<Response, ApiError> 
         (status = 500, response = InternalError),
     )
 )]
-async fn list_dynamo(State(ctx): State<Arc<AppContext>>) -> Result<Response, ApiError> {
+async fn list_dynamo(State(ctx): State<Arc<AppContext>>) -> AnyOrigin<Result<Response, ApiError>> {
+    AnyOrigin(dynamo_usernames(&ctx).await)
+}
+
+/// What `GET /api/v1/users/dynamo` does.
+async fn dynamo_usernames(ctx: &AppContext) -> Result<Response, ApiError> {
     let Some(dynamo) = &ctx.dynamo else {
         let message = "no DynamoDB table is configured (set CLOUDCOMP_TABLE, or run with --store dynamodb)";
         return Err(ApiError::Message(StatusCode::SERVICE_UNAVAILABLE, message.into()));

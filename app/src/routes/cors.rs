@@ -1,6 +1,11 @@
 //! Seed 000's CORS, as the original answered with flask-cors' defaults: every response of
 //! the surface carries `Access-Control-Allow-Origin: *`, and `OPTIONS` on any of its paths (a
 //! browser's preflight) answers 200 with the methods the path serves.
+//!
+//! The header is set by the handlers ([`AnyOrigin`]) and by the fallbacks this module mounts,
+//! not by a layer: a layer costs every request of the path a boxed future, and
+//! `/api/v1/users` is a hot path. (A 429 of `--rate-global`, a limit the original never
+//! had, comes from the limiter and goes without it.)
 
 use axum::http::header::{
     ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN,
@@ -9,28 +14,39 @@ use axum::http::header::{
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::options;
-use tower::util::MapResponseLayer;
 use utoipa::openapi::path::{Operation, OperationBuilder, PathItem};
 use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::{HeaderBuilder, OpenApi};
 
-use super::{Routes, method_not_allowed};
+use super::Routes;
+use crate::error::ApiError;
 
-/// `routes` with seed 000's CORS: `OPTIONS` on each of their paths (documented as such), and
-/// `Access-Control-Allow-Origin: *` on every response they give, a 405 included.
-pub(super) fn allow_any_origin(mut routes: Routes) -> Routes {
+/// An answer with `Access-Control-Allow-Origin: *`: what seed 000's handlers return, whether
+/// they succeed or fail.
+pub(super) struct AnyOrigin<T>(pub T);
+
+impl<T: IntoResponse> IntoResponse for AnyOrigin<T> {
+    fn into_response(self) -> Response {
+        let mut response = self.0.into_response();
+        response.headers_mut().insert(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+        response
+    }
+}
+
+/// `routes` (whose handlers answer [`AnyOrigin`]) with the rest of seed 000's CORS: `OPTIONS`
+/// on each of their paths (documented as such), and a 405 that allows any origin too.
+pub(super) fn with_preflight(mut routes: Routes) -> Routes {
     let paths: Vec<(String, String)> =
         routes.get_openapi().paths.paths.iter().map(|(path, item)| (path.clone(), allowed_methods(item))).collect();
     for (path, methods) in paths {
         let allowed = HeaderValue::from_str(&methods).expect("method names are header-safe");
-        // The fallback is set here, before the layer below wraps it: the app's own
-        // method-not-allowed fallback replaces only unset ones, and would lose the header.
-        let preflight = options(move |headers: HeaderMap| async move { preflight(allowed, &headers) });
-        routes = routes.route(&path, preflight.fallback(method_not_allowed));
+        let preflight = options(move |headers: HeaderMap| async move { AnyOrigin(preflight(allowed, &headers)) });
+        // The app's own method-not-allowed fallback fills in only paths without one.
+        routes = routes.route(&path, preflight.fallback(|| async { AnyOrigin(ApiError::MethodNotAllowed) }));
         document_preflight(routes.get_openapi_mut(), &path);
     }
-    routes.layer(MapResponseLayer::new(with_any_origin))
+    routes
 }
 
 /// `GET, HEAD, OPTIONS, POST`: what the path serves, sorted as Flask lists it in `Allow`.
@@ -59,12 +75,6 @@ fn preflight(allowed: HeaderValue, request: &HeaderMap) -> Response {
     if let Some(asked) = request.get(ACCESS_CONTROL_REQUEST_HEADERS) {
         headers.insert(ACCESS_CONTROL_ALLOW_HEADERS, asked.clone());
     }
-    response
-}
-
-/// Adds `Access-Control-Allow-Origin: *`.
-fn with_any_origin(mut response: Response) -> Response {
-    response.headers_mut().insert(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
     response
 }
 

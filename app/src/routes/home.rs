@@ -6,7 +6,8 @@ use axum::http::header::CONTENT_TYPE;
 use axum::response::{Html, IntoResponse};
 use utoipa_axum::routes;
 
-use super::{Routes, cors};
+use super::Routes;
+use super::cors::{self, AnyOrigin};
 
 /// The welcome page of `GET /`.
 pub const WELCOME: &str = "Welcome to cloudcomp! The API lives under /api/v1/users; /openapi.json describes it all.\n";
@@ -15,7 +16,7 @@ pub const WELCOME: &str = "Welcome to cloudcomp! The API lives under /api/v1/use
 const HEALTHY: &str = r#"{"status":"ok"}"#;
 
 pub(super) fn routes() -> Routes {
-    Routes::new().merge(cors::allow_any_origin(Routes::new().routes(routes!(welcome)))).routes(routes!(health))
+    Routes::new().merge(cors::with_preflight(Routes::new().routes(routes!(welcome)))).routes(routes!(health))
 }
 
 /// Welcome message.
@@ -25,8 +26,8 @@ pub(super) fn routes() -> Routes {
     tag = "seed 000",
     responses((status = 200, description = "A welcome page naming the API's entry points.", body = String, content_type = "text/html"))
 )]
-async fn welcome() -> Html<&'static str> {
-    Html(WELCOME)
+async fn welcome() -> AnyOrigin<Html<&'static str>> {
+    AnyOrigin(Html(WELCOME))
 }
 
 /// Health check (a load balancer looks at the status code only).

@@ -41,7 +41,7 @@ pub fn app(ctx: Arc<AppContext>) -> Router {
     let (router, _) = mounted(|group| ctx.limits.limiter(group)).split_for_parts();
     router
         .fallback(|| async { ApiError::NotFound })
-        .method_not_allowed_fallback(method_not_allowed)
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(ctx)
 }
@@ -49,11 +49,6 @@ pub fn app(ctx: Arc<AppContext>) -> Router {
 /// The OpenAPI document of every route [`app`] mounts.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     mounted(|_| None).into_openapi()
-}
-
-/// What a path answers to a method it does not serve.
-async fn method_not_allowed() -> ApiError {
-    ApiError::MethodNotAllowed
 }
 
 /// Every route and its documentation; `limiter` says which groups are rate-limited.

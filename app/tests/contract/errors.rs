@@ -98,7 +98,7 @@ pub async fn openapi_documents_every_route(backend: Backend) {
     let doc: Value = response.json().await.unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     let paths = doc["paths"].as_object().unwrap();
-    let methods = [Method::GET, Method::POST, Method::PUT, Method::DELETE];
+    let methods = [Method::GET, Method::POST, Method::PUT, Method::DELETE, Method::OPTIONS];
     for (template, operations) in paths {
         let path = template.replace("{username}", "someone").replace("{id}", "1");
         for method in &methods {
