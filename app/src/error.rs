@@ -96,7 +96,7 @@ pub struct ErrorBody {
     /// What went wrong, for a person to read.
     pub error: String,
     /// More about it, or `null`: the parser's message for a malformed body, `{"retry_after":
-    /// seconds}` for a 429.
+    /// seconds}` for a 429, FastAPI's `Not Found` and `Method Not Allowed` for a 404 and a 405.
     pub detail: Value,
 }
 
@@ -171,6 +171,11 @@ impl IntoResponse for ApiError {
             }
             ApiError::TooManyRequests { retry_after_secs, .. } => {
                 axum::Json(ErrorBody { error, detail: json!({ "retry_after": retry_after_secs }) }).into_response()
+            }
+            // As FastAPI (seeds 001 to 003) words them.
+            ApiError::NotFound => axum::Json(ErrorBody { error, detail: "Not Found".into() }).into_response(),
+            ApiError::MethodNotAllowed => {
+                axum::Json(ErrorBody { error, detail: "Method Not Allowed".into() }).into_response()
             }
             _ => axum::Json(ErrorBody { error, detail: Value::Null }).into_response(),
         };

@@ -125,7 +125,7 @@ pub async fn wrong_methods_get_405(backend: Backend) {
     ] {
         let response = srv.request(method.clone(), path).send().await.unwrap();
         assert!(response.headers().contains_key("allow"), "{method} {path}: no Allow header");
-        expect_error(response, 405).await;
+        assert_eq!(expect_error(response, 405).await["detail"], "Method Not Allowed", "{method} {path}");
     }
 }
 

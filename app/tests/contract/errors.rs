@@ -66,7 +66,7 @@ pub async fn oversized_bodies_are_413(backend: Backend) {
 pub async fn unknown_paths_are_404_json(backend: Backend) {
     let srv = TestServer::start(backend).await;
     for path in ["/nope", "/api/v2/users", "/items/1/extra"] {
-        expect_error(srv.get(path).await, 404).await;
+        assert_eq!(expect_error(srv.get(path).await, 404).await["detail"], "Not Found", "as FastAPI words it");
     }
 }
 
