@@ -11,12 +11,7 @@ use std::path::PathBuf;
 type Class = (&'static str, &'static str, fn(char) -> bool);
 
 fn main() {
-    let classes: [Class; 3] = [
-        (
-            "ALPHABETIC",
-            "`char::is_alphabetic`: letters of any script, and the marks that are part of them",
-            char::is_alphabetic,
-        ),
+    let classes: [Class; 2] = [
         ("CONTROL", "`char::is_control`: the C0 and C1 control characters", char::is_control),
         ("WHITESPACE", "`char::is_whitespace`: Unicode's `White_Space`", char::is_whitespace),
     ];

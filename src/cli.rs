@@ -156,8 +156,9 @@ pub struct UpArgs {
     pub wait_timeout: std::time::Duration,
     /// Run the stack on this machine instead of AWS: replicas behind a load balancer on
     /// 127.0.0.1, scaled on request count like the cloud stack. On a local stack already
-    /// running another release (app binary or image, `app.env`), deploy it replica by
-    /// replica; exit 1 if it is refused (the old release keeps serving).
+    /// running another release (app binary or image, `app.env`, `app.demo_user`), deploy it
+    /// replica by replica; exit 1 if it is refused (the old release keeps serving). New
+    /// scaling or health-check settings are applied without restarting a replica.
     #[arg(long)]
     pub local: bool,
     /// With --local: the load balancer's port on 127.0.0.1 (0: any free port).
@@ -199,9 +200,9 @@ pub struct DestroyArgs {
 /// Options of the hidden `local-supervisor`.
 #[derive(Debug, Args)]
 pub struct SupervisorArgs {
-    /// The stack file.
-    #[arg(short = 'f', long = "file")]
-    pub file: PathBuf,
+    /// The stack's name (its settings and release are the ones `<dir>/wanted.json` names).
+    #[arg(long)]
+    pub stack: String,
     /// The stack's local directory.
     #[arg(long)]
     pub dir: PathBuf,

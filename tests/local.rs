@@ -17,11 +17,14 @@ fn cloudcomp(args: &[&str]) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_cloudcomp")).args(args).output().expect("running cloudcomp")
 }
 
-/// One HTTP/1.1 request; the status code and body.
+/// One HTTP/1.1 request with a JSON body; the status code and body.
 fn request(addr: &str, method: &str, path: &str, body: &str) -> (u16, String) {
-    let (code, _, body) = request_with(addr, method, path, body, "");
+    let (code, _, body) = request_with(addr, method, path, body, "Content-Type: application/json\r\n");
     (code, body)
 }
+
+/// The header line of a form body (`/auth/login` takes nothing else).
+const FORM: &str = "Content-Type: application/x-www-form-urlencoded\r\n";
 
 /// One HTTP/1.1 request with `extra` header lines; the status code, head and body.
 fn request_with(addr: &str, method: &str, path: &str, body: &str, extra: &str) -> (u16, String, String) {
@@ -29,7 +32,7 @@ fn request_with(addr: &str, method: &str, path: &str, body: &str, extra: &str) -
     stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     write!(
         stream,
-        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\n{extra}Content-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{extra}Content-Length: {}\r\n\r\n{body}",
         body.len()
     )
     .unwrap();
@@ -44,8 +47,8 @@ fn request_with(addr: &str, method: &str, path: &str, body: &str, extra: &str) -
 /// replica (the requests go round robin), and the sixth login in a minute is refused
 /// whichever replica it reaches.
 fn one_service(addr: &str) {
-    let login = r#"{"username": "demo", "password": "password123"}"#;
-    let (code, _, body) = request_with(addr, "POST", "/auth/login", login, "");
+    let login = "username=demo&password=password123";
+    let (code, _, body) = request_with(addr, "POST", "/auth/login", login, FORM);
     assert_eq!(code, 200, "login: {body}");
     let token: serde_json::Value = serde_json::from_str(&body).unwrap();
     let bearer = format!("Authorization: Bearer {}\r\n", token["access_token"].as_str().unwrap());
@@ -54,9 +57,9 @@ fn one_service(addr: &str) {
         assert_eq!(code, 200, "a token from one replica was refused by another: {body}");
     }
     for attempt in 2..=5 {
-        assert_eq!(request_with(addr, "POST", "/auth/login", login, "").0, 200, "login {attempt}");
+        assert_eq!(request_with(addr, "POST", "/auth/login", login, FORM).0, 200, "login {attempt}");
     }
-    let (code, head, body) = request_with(addr, "POST", "/auth/login", login, "");
+    let (code, head, body) = request_with(addr, "POST", "/auth/login", login, FORM);
     assert_eq!(code, 429, "the 6th login in a minute across replicas: {body}");
     assert!(head.to_ascii_lowercase().contains("retry-after:"), "{head}");
 }
@@ -109,6 +112,7 @@ scaling:
   scale_out: {{ requests_above: 50, per: 10s, periods: 1, add: 1, cooldown: 1s }}
   scale_in: {{ requests_below: 5, per: 10s, periods: 1, remove: 1, cooldown: 1s }}
 health_check: {{ path: /health, interval: 5s }}
+app: {{ demo_user: true }}
 ",
             runtime.name,
             std::process::id()

@@ -95,11 +95,13 @@ pub struct Config {
     #[arg(long, env = "CLOUDCOMP_RATE_LOGIN", default_value_t = 5)]
     pub rate_login: u32,
 
-    /// Requests per minute per client IP on `/items*` (0 = unlimited).
+    /// Requests per minute per client IP on every route of seed 003, `POST /auth/login` as
+    /// well as `/items*` (0 = unlimited).
     #[arg(long, env = "CLOUDCOMP_RATE_ITEMS", default_value_t = 60)]
     pub rate_items: u32,
 
-    /// Requests per minute per client IP on every other route (0 = unlimited, the default).
+    /// Requests per minute per client IP on every other route but `/` and `/health` (0 =
+    /// unlimited, the default).
     #[arg(long, env = "CLOUDCOMP_RATE_GLOBAL", default_value_t = 0)]
     pub rate_global: u32,
 

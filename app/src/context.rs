@@ -15,8 +15,8 @@ use crate::store::Store;
 pub struct AppContext {
     /// Where the data lives.
     pub store: Arc<dyn Store>,
-    /// The DynamoDB store behind `/api/v1/users/dynamo`; `None` when no table is configured.
-    pub dynamo: Option<Arc<dyn Store>>,
+    /// The DynamoDB table behind `/api/v1/users/dynamo`; `None` when none is configured.
+    pub dynamo: Option<DynamoUsers>,
     /// Signs and checks access tokens.
     pub tokens: Tokens,
     /// Seed 004's calculator: its store, tokens and admin secret.
@@ -29,6 +29,16 @@ pub struct AppContext {
     pub started: Instant,
     /// Serialized bodies of the hot list endpoints, valid until the store changes.
     pub responses: ResponseCache,
+}
+
+/// The DynamoDB table that `/api/v1/users/dynamo` lists the accounts of.
+pub struct DynamoUsers {
+    /// The table, as a store.
+    pub table: Arc<dyn Store>,
+    /// Whether the route first writes [`crate::routes::SAMPLE_ACCOUNT`] to it, as the original
+    /// did to show that DynamoDB answers: so it does when the app's store is SQLite, since the
+    /// table then holds no accounts of its own.
+    pub write_sample: bool,
 }
 
 /// Serialized response bodies, keyed by the store's change token.

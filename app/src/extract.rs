@@ -29,18 +29,7 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let is_form = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-        let body = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge
-            } else {
-                ApiError::bad_request(rejection.body_text())
-            }
-        })?;
+        let (body, is_form) = read_body(req, state).await?;
         let parsed = if is_form {
             serde_urlencoded::from_bytes(&body)
                 .map_err(|e| ApiError::BadRequest("invalid form body".into(), Some(e.to_string().into())))
@@ -54,6 +43,24 @@ where
         };
         parsed.map(Input)
     }
+}
+
+/// The body of `req`, and whether it is a form (`application/x-www-form-urlencoded`); 413 when
+/// it is larger than the server accepts.
+pub async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<(Bytes, bool), ApiError> {
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let body = Bytes::from_request(req, state).await.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge
+        } else {
+            ApiError::bad_request(rejection.body_text())
+        }
+    })?;
+    Ok((body, is_form))
 }
 
 fn invalid_json(err: &serde_json::Error) -> ApiError {

@@ -10,7 +10,10 @@
 //! - [`auth`], [`ratelimit`]: JWT + argon2 for seed 003; per-IP limits by route group,
 //!   counted in the store so that every instance enforces one limit.
 //! - [`jwt_parameter`]: the JWT key from SSM, shared by every instance.
-//! - [`error`], [`extract`]: every failure as a JSON 4xx (or an opaque 500); bodies as JSON or form.
+//! - [`error`], [`extract`]: every failure as a JSON 4xx (or an opaque 500), in the words of
+//!   the surface's original service; bodies as JSON or form.
+//! - [`fastapi`]: input read and refused as the FastAPI seeds (002, 003) did, with pydantic's
+//!   field errors.
 //! - [`fdlimit`]: the open-files limit raised to the hard limit, for many connections.
 //! - [`run()`]: the program itself, shared by the `cloudcomp-app` binary and the CLI;
 //!   `allocator` makes jemalloc the allocator of every binary that links the app.
@@ -30,6 +33,7 @@ pub mod config;
 pub mod context;
 pub mod error;
 pub mod extract;
+pub mod fastapi;
 pub mod fdlimit;
 pub mod jwt_parameter;
 mod keepalive;
@@ -55,7 +59,7 @@ use crate::auth::{DEMO_USER, Tokens};
 use crate::calc::Calculator;
 use crate::calc::ledger::Ledger;
 use crate::config::{Config, StoreKind};
-use crate::context::{AppContext, ResponseCache};
+use crate::context::{AppContext, DynamoUsers, ResponseCache};
 use crate::ratelimit::{Limit, RateLimits};
 use crate::store::{AuthUser, DynamoStore, SqliteStore, Store};
 
@@ -104,7 +108,10 @@ pub async fn build_context(config: &Config) -> anyhow::Result<Arc<AppContext>> {
         config.calc_admin_secret.clone().or_else(|| config.calc_accounts.then(|| config.calc_admin_password.clone()));
     Ok(Arc::new(AppContext {
         store: store.clone(),
-        dynamo: dynamo.map(|dynamo| dynamo as Arc<dyn Store>),
+        dynamo: dynamo.map(|table| DynamoUsers {
+            table: table as Arc<dyn Store>,
+            write_sample: config.store == StoreKind::Sqlite,
+        }),
         tokens: Tokens::new(&secret),
         calc: Calculator { ledger, tokens: calc::tokens::Tokens::new(&secret), admin_secret },
         api_key: config.api_key.clone(),

@@ -1,6 +1,7 @@
 //! Per-client-IP rate limits by route group, counted in the store every instance shares, so
 //! that N instances behind a load balancer enforce one limit, not N (GCRA, see
-//! [`crate::store::gcra`]). A refused request gets 429 with `Retry-After` in whole seconds.
+//! [`crate::store::gcra`]). A refused request gets 429 with `Retry-After` in whole seconds,
+//! worded as SlowAPI (seed 003's limiter) words it.
 //! An unlimited group gets no limiter at all, so its routes pay nothing.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -17,12 +18,12 @@ use crate::store::{Gcra, Store, Verdict, gcra};
 
 /// A per-IP limit of some requests per minute; `None` inside means unlimited.
 #[derive(Debug, Clone, Copy)]
-pub struct Limit(Option<Gcra>);
+pub struct Limit(Option<NonZeroU32>);
 
 impl Limit {
     /// At most `per_minute` requests per minute per client; 0 means no limit.
     pub fn per_minute(per_minute: u32) -> Self {
-        Limit(NonZeroU32::new(per_minute).map(Gcra::per_minute))
+        Limit(NonZeroU32::new(per_minute))
     }
 }
 
@@ -31,7 +32,8 @@ impl Limit {
 pub enum Group {
     /// `POST /auth/login`.
     Login,
-    /// `/items` and `/items/{id}`.
+    /// Every route of seed 003, `POST /auth/login` as well as `/items` and `/items/{id}`:
+    /// its README's "60 req/min globally".
     Items,
     /// Everything else (unlimited unless configured).
     Global,
@@ -70,10 +72,11 @@ impl RateLimits {
             Group::Items => self.items,
             Group::Global => self.global,
         };
-        limit.0.map(|rule| {
+        limit.0.map(|per_minute| {
             Arc::new(GroupLimiter {
                 group,
-                rule,
+                per_minute,
+                rule: Gcra::per_minute(per_minute),
                 store: self.store.clone(),
                 trust_forwarded_for: self.trust_forwarded_for,
             })
@@ -84,6 +87,7 @@ impl RateLimits {
 /// The limit of one group: the state of its middleware.
 pub struct GroupLimiter {
     group: Group,
+    per_minute: NonZeroU32,
     rule: Gcra,
     store: Arc<dyn Store>,
     trust_forwarded_for: bool,
@@ -97,6 +101,7 @@ impl GroupLimiter {
             Verdict::Allowed { .. } => Ok(()),
             Verdict::Refused { retry_after } => Err(ApiError::TooManyRequests {
                 retry_after_secs: retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0),
+                per_minute: self.per_minute.get(),
             }),
         }
     }
@@ -151,7 +156,9 @@ mod tests {
         assert!(login.check(a).await.is_ok());
         assert!(login.check(a).await.is_ok());
         match login.check(a).await {
-            Err(ApiError::TooManyRequests { retry_after_secs }) => assert!((1..=30).contains(&retry_after_secs)),
+            Err(ApiError::TooManyRequests { retry_after_secs, per_minute: 2 }) => {
+                assert!((1..=30).contains(&retry_after_secs))
+            }
             other => panic!("expected 429, got {other:?}"),
         }
         assert!(login.check(b).await.is_ok());

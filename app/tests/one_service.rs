@@ -21,8 +21,9 @@ use support::App;
 
 /// Login requests per minute per client in these tests (the default).
 const LOGINS_PER_MINUTE: u64 = 5;
-/// Item requests per minute per client in these tests: low, so that a few requests reach it.
-const ITEMS_PER_MINUTE: u64 = 3;
+/// Requests per minute per client to seed 003's routes, logins included, in these tests: low,
+/// so that a few requests reach it.
+const SEED_003_PER_MINUTE: u64 = 9;
 
 /// Sends each request to the next instance in turn, as a round-robin load balancer does.
 struct RoundRobin {
@@ -108,12 +109,12 @@ async fn three_instances(db: &Path, env: &[(&str, &str)]) -> Vec<App> {
 fn retry_after(response: &Response, per_minute: u64) -> u64 {
     assert_eq!(response.status(), 429);
     let seconds: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
-    assert!((1..=60 / per_minute).contains(&seconds), "Retry-After {seconds}");
+    assert!((1..=60u64.div_ceil(per_minute)).contains(&seconds), "Retry-After {seconds}");
     seconds
 }
 
 /// Drives three instances through a round-robin balancer: one login, its token on the
-/// other two, the items limit and the login limit reached across all three. `key` is the
+/// other two, the login limit and seed 003's limit reached across all three. `key` is the
 /// JWT key the instances should sign with.
 async fn behaves_as_one_service(apps: &[App], key: &[u8]) {
     let balancer = RoundRobin::new(apps);
@@ -129,28 +130,33 @@ async fn behaves_as_one_service(apps: &[App], key: &[u8]) {
     jsonwebtoken::decode::<Value>(&token, &DecodingKey::from_secret(key), &validation)
         .expect("the token is signed with the shared key");
 
-    // Requests 2-4 (instances 2, 3, 1): the token works everywhere, 3 item requests in all.
-    for i in 0..ITEMS_PER_MINUTE {
+    // Requests 2-4 (instances 2, 3, 1): the token works everywhere.
+    for i in 0..3 {
         let response = balancer.items(&token).await;
         assert_eq!(response.status(), 200, "item request {i} refused: {}", response.text().await.unwrap());
     }
-    // Request 5 (instance 2): the items limit is reached across the three.
-    retry_after(&balancer.items(&token).await, ITEMS_PER_MINUTE);
-
-    // Requests 6-9 (instances 3, 1, 2, 3): logins 2 to 5, then the 6th (instance 1) is refused.
+    // Requests 5-8 (instances 2, 3, 1, 2): logins 2 to 5, then the 6th (instance 3) is refused.
     for i in 1..LOGINS_PER_MINUTE {
         assert_eq!(balancer.login("wrong").await.status(), 401, "login {i} refused");
     }
     let refused = balancer.login("password123").await;
-    let interval = 60 / LOGINS_PER_MINUTE;
-    assert!(
-        started.elapsed() < Duration::from_secs(interval),
-        "the logins took {:?}: a login came back meanwhile, so the 6th may pass",
-        started.elapsed()
-    );
     retry_after(&refused, LOGINS_PER_MINUTE);
     let body: Value = refused.json().await.unwrap();
-    assert!(body["error"].is_string(), "the 429 is not the JSON error: {body}");
+    assert_eq!(body["error"], format!("Rate limit exceeded: {LOGINS_PER_MINUTE} per 1 minute"), "{body}");
+
+    // Request 10 (instance 1): the 9th of seed 003 that counted (the refused login did not).
+    assert_eq!(balancer.items(&token).await.status(), 200, "the refused login was counted");
+    // Request 11 (instance 2): seed 003's limit is reached across the three.
+    let refused = balancer.items(&token).await;
+    let interval = Duration::from_secs(60 / SEED_003_PER_MINUTE);
+    assert!(
+        started.elapsed() < interval,
+        "the requests took {:?}: one came back meanwhile, so the last may pass",
+        started.elapsed()
+    );
+    retry_after(&refused, SEED_003_PER_MINUTE);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"], format!("Rate limit exceeded: {SEED_003_PER_MINUTE} per 1 minute"), "{body}");
 }
 
 #[tokio::test]
@@ -160,7 +166,7 @@ async fn three_instances_on_one_dynamodb_table_are_one_service() {
     let key = format!("ssm-shared-jwt-key-{}", unique("k"));
     put_parameter(&parameter, &key).await;
     let endpoint = moto_endpoint();
-    let items = ITEMS_PER_MINUTE.to_string();
+    let items = SEED_003_PER_MINUTE.to_string();
     let env = [
         ("CLOUDCOMP_STORE", "dynamodb"),
         ("CLOUDCOMP_TABLE", table.as_str()),
@@ -176,18 +182,22 @@ async fn three_instances_on_one_dynamodb_table_are_one_service() {
     for app in &apps {
         assert!(!app.output().contains(&key), "an instance logged the JWT key");
     }
-    eprintln!("REPORT one-service-dynamodb: 3 instances, round robin: token shared (SSM key), 429 on the 6th login");
+    eprintln!(
+        "REPORT one-service-dynamodb: 3 instances, round robin: token shared (SSM key), 429 on the 6th login and the 10th seed 003 request"
+    );
 }
 
 #[tokio::test]
 async fn three_processes_on_one_sqlite_file_are_one_service() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("shared.db");
-    let items = ITEMS_PER_MINUTE.to_string();
+    let items = SEED_003_PER_MINUTE.to_string();
     let apps = three_instances(&db, &[("CLOUDCOMP_RATE_ITEMS", items.as_str())]).await;
     let key = std::fs::read(dir.path().join("shared.db.jwt-key")).unwrap();
     behaves_as_one_service(&apps, &key).await;
-    eprintln!("REPORT one-service-sqlite: 3 processes, round robin: token shared (key file), 429 on the 6th login");
+    eprintln!(
+        "REPORT one-service-sqlite: 3 processes, round robin: token shared (key file), 429 on the 6th login and the 10th seed 003 request"
+    );
 }
 
 /// Runs the app with the JWT key parameter `parameter` until it exits; returns its stderr.

@@ -98,7 +98,7 @@ async fn processes_sharing_one_sqlite_file_see_each_others_writes() {
     assert_eq!(status["counter"], 5);
 
     let person = json!({"name": "Mario Rossi", "email": "m.rossi@satispay.it"});
-    assert_eq!(client.post(format!("{}/user", a.base)).json(&person).send().await.unwrap().status(), 201);
+    assert_eq!(client.post(format!("{}/user", a.base)).json(&person).send().await.unwrap().status(), 200);
     let people: Value = client.get(format!("{}/users", b.base)).send().await.unwrap().json().await.unwrap();
     assert_eq!(people[0]["email"], "m.rossi@satispay.it");
     assert_eq!(client.post(format!("{}/user", b.base)).json(&person).send().await.unwrap().status(), 400);

@@ -84,7 +84,7 @@ pub struct AppConfig<R = String> {
     pub region: String,
     /// The SSM parameter holding the JWT key (absent from states written before it was).
     pub jwt_secret_parameter: Option<R>,
-    /// Whether to seed the demo account.
+    /// Whether to seed the demo accounts (seed 003's and seed 004's).
     #[serde(default)]
     pub demo_user: bool,
     /// The stack's `app.env` (absent from states written before it was, and when empty, so
@@ -124,7 +124,7 @@ pub fn render_user_data(app: &AppConfig) -> String {
     if let Some(secret) = &app.jwt_secret_parameter {
         env.push_str(&format!(" -e CLOUDCOMP_JWT_SECRET_PARAMETER={secret}"));
     }
-    env.push_str(&format!(" -e CLOUDCOMP_DEMO_USER={}", app.demo_user));
+    env.push_str(&format!(" -e CLOUDCOMP_DEMO_USER={0} -e CLOUDCOMP_CALC_ACCOUNTS={0}", app.demo_user));
     let mut env_file = String::new();
     if !app.env.is_empty() {
         env_file = format!("install -d -m 0755 {dir}\n: > {ENV_FILE}\n", dir = ENV_FILE.trim_end_matches("/app.env"));

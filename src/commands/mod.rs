@@ -16,8 +16,9 @@ use crate::aws::{self, Cx};
 use crate::cli::{
     BuildArgs, DestroyArgs, ImageArgs, LocalRuntime, PlanArgs, StackArgs, StatusArgs, SupervisorArgs, UpArgs,
 };
-use crate::local::release::Release;
+use crate::local::release::{self, Release};
 use crate::local::replicas::Runtime;
+use crate::local::settings::LocalSettings;
 use crate::plan::{self, Resource};
 use crate::refresh::{self, Drift};
 use crate::ship::{Destination, Shipment};
@@ -144,7 +145,8 @@ async fn wait_until_serving(cx: &Cx, state: &State, since: SystemTime, timeout: 
 }
 
 /// `cloudcomp up --local`: the stack on this machine. A running one gets the release
-/// (the app and `app.env`) deployed replica by replica, unless it already runs it.
+/// (the app and its environment) deployed replica by replica and the settings (scaling,
+/// health check) applied, unless it already runs both.
 async fn up_local(args: &UpArgs) -> anyhow::Result<ExitCode> {
     let Loaded { stack, state_path } = load(&args.stack)?;
     let dir = local::dir(&state_path, &stack.name);
@@ -167,7 +169,7 @@ async fn up_local(args: &UpArgs) -> anyhow::Result<ExitCode> {
             status.runtime
         );
     }
-    let env = stack.app.env.clone();
+    let env = release::environment(&stack.app);
     let release = match runtime {
         LocalRuntime::Docker => {
             let context = image::prepare(args.image.app_binary.as_deref())?;
@@ -178,16 +180,33 @@ async fn up_local(args: &UpArgs) -> anyhow::Result<ExitCode> {
             Release::of_binary(&dir, &local::app_binary(args.image.app_binary.as_deref(), &dir)?, env)?
         }
     };
+    let settings = LocalSettings::of(&stack);
     let url = match running {
-        None => local::up(&args.stack.file, &dir, &stack, args.port, runtime_name, release)?,
-        Some(status) if status.release == release.id && status.replicas.iter().all(|r| r.release == release.id) => {
-            eprintln!("Stack {} already runs release {} locally: no changes.", stack.name, release.id);
+        None => {
+            let request = local::control::Request::new(release, Some(settings), None);
+            local::up(&dir, &stack.name, args.port, runtime_name, &request)?
+        }
+        Some(status)
+            if status.release == release.id
+                && status.replicas.iter().all(|r| r.release == release.id)
+                && status.settings.as_ref() == Some(&settings) =>
+        {
+            eprintln!(
+                "Stack {} already runs release {} locally with these settings: no changes.",
+                stack.name, release.id
+            );
             status.url
         }
         Some(status) => {
             let line = ui::Waiting::new("deploying");
-            let what = format!("release {} ({})", release.id, release.app_name());
-            let request = local::control::Request::new(release, None);
+            let mut what = format!("release {} ({})", release.id, release.app_name());
+            if let Some(running) = &status.settings {
+                let changes = running.changes(&settings);
+                if !changes.is_empty() {
+                    what.push_str(&format!(" with {}", changes.join(", ")));
+                }
+            }
+            let request = local::control::Request::new(release, Some(settings), None);
             match local::deploy::deploy(&dir, &status, &request, args.wait_timeout, &|step| line.say(step)) {
                 Ok(done) => {
                     let number =
@@ -208,7 +227,6 @@ async fn up_local(args: &UpArgs) -> anyhow::Result<ExitCode> {
 
 /// `cloudcomp local-supervisor`: runs a local stack until stopped.
 pub async fn local_supervisor(args: &SupervisorArgs) -> anyhow::Result<ExitCode> {
-    let stack = stack::load(&args.file)?;
     let runtime = match args.runtime {
         LocalRuntime::Process => {
             let data_dir = args.dir.join("data");
@@ -216,10 +234,11 @@ pub async fn local_supervisor(args: &SupervisorArgs) -> anyhow::Result<ExitCode>
             Runtime::Processes { data_dir, logs: args.dir.join("logs") }
         }
         LocalRuntime::Docker => {
-            Runtime::Containers { docker: image::docker::connect().await?, stack: stack.name.clone() }
+            Runtime::Containers { docker: image::docker::connect().await?, stack: args.stack.clone() }
         }
     };
-    let settings = local::supervisor::Settings { stack, port: args.port, runtime, dir: args.dir.clone() };
+    let settings =
+        local::supervisor::Settings { stack: args.stack.clone(), port: args.port, runtime, dir: args.dir.clone() };
     local::supervisor::run(settings).await?;
     Ok(ExitCode::SUCCESS)
 }

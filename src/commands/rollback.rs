@@ -61,7 +61,8 @@ fn rollback_local(args: &RollbackArgs, dir: &Path, stack: &str) -> anyhow::Resul
     let what = format!("deploy #{} (release {}, {})", target.number, target.release.id, target.release.app_name());
     let line = ui::Waiting::new("rolling back");
     line.say(&format!("to {what}"));
-    let request = local::control::Request::new(target.release.clone(), Some(format!("rollback to #{}", target.number)));
+    let change = Some(format!("rollback to #{}", target.number));
+    let request = local::control::Request::new(target.release.clone(), None, change);
     match local::deploy::deploy(dir, &status, &request, args.wait_timeout, &|step| line.say(step)) {
         Ok(_) => {
             line.done(&format!("rolled back to {what}: every replica runs it"));

@@ -1,5 +1,5 @@
-//! How `up --local` and `rollback --local` tell the supervisor which release to run: the
-//! request is written to `<dir>/wanted.json` (atomically), read by the supervisor when it
+//! How `up --local` and `rollback --local` tell the supervisor which release to run, and
+//! with which settings ([`LocalSettings`]): the request is written to `<dir>/wanted.json` (atomically), read by the supervisor when it
 //! starts and whenever it gets SIGHUP. A supervisor that died reads nothing; its sender sees
 //! that its pid is gone and says so. Each request has its own id, which the status file's
 //! deploy echoes, so that the sender follows its own deploy and not an earlier one.
@@ -10,25 +10,30 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use super::release::Release;
+use super::settings::LocalSettings;
 use crate::state::{self, StateError};
 
 /// A release the replicas should run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Request {
     /// Unique to this request.
     pub id: String,
     /// The release.
     pub release: Release,
+    /// The stack's settings to apply (`up --local`); none to keep those running (`rollback
+    /// --local`).
+    #[serde(default)]
+    pub settings: Option<LocalSettings>,
     /// What the history says it changed, when the sender knows better than a comparison
     /// with the previous release (`rollback to #2`).
     pub change: Option<String>,
 }
 
 impl Request {
-    /// A request for `release`, with a fresh id.
-    pub fn new(release: Release, change: Option<String>) -> Request {
+    /// A request for `release` with `settings`, with a fresh id.
+    pub fn new(release: Release, settings: Option<LocalSettings>, change: Option<String>) -> Request {
         let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-        Request { id: format!("{}-{nanos}", std::process::id()), release, change }
+        Request { id: format!("{}-{nanos}", std::process::id()), release, settings, change }
     }
 }
 
@@ -55,9 +60,10 @@ mod tests {
     fn a_request_reads_back_and_ids_differ() {
         let dir = tempfile::tempdir().unwrap();
         let release = Release::of_image("cloudcomp-app:ab", Default::default());
-        let request = Request::new(release.clone(), None);
+        let stack = crate::stack::parse("name: test\n").unwrap();
+        let request = Request::new(release.clone(), Some(LocalSettings::of(&stack)), None);
         write(&path(dir.path()), &request).unwrap();
         assert_eq!(read(&path(dir.path())), Some(request.clone()));
-        assert_ne!(Request::new(release, None).id, request.id);
+        assert_ne!(Request::new(release, None, None).id, request.id);
     }
 }

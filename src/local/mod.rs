@@ -4,8 +4,10 @@
 //! thresholds, periods and cooldowns as the cloud alarms.
 //!
 //! `up --local` starts a detached supervisor ([`supervisor`]) and returns once the replicas
-//! answer; on a running stack with another release ([`release`]: the app and its
-//! environment) it deploys it, replica by replica, and follows the deploy ([`deploy`]);
+//! answer, or at once with the reason when they cannot start; on a running stack with
+//! another release ([`release`]: the app and its environment) it deploys it, replica by
+//! replica, and with other settings ([`settings`]: scaling, health check) it applies them,
+//! following either through the status file ([`deploy`]);
 //! `status --local` reads the status file the supervisor keeps, with the deploy history
 //! ([`history`]); `rollback --local` deploys an earlier release; `destroy --local` stops the
 //! supervisor (and so every replica) and removes the stack's local directory.
@@ -22,6 +24,7 @@ pub mod pool;
 pub mod release;
 pub mod replicas;
 pub mod scaler;
+pub mod settings;
 pub mod status;
 pub mod supervisor;
 
@@ -32,8 +35,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 
 use self::control::Request;
-use self::release::Release;
-use self::status::LocalStatus;
+use self::status::{DeployState, LocalStatus};
 
 /// How long `up --local` waits for the replicas to answer.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -81,27 +83,21 @@ pub fn app_binary(explicit: Option<&Path>, dir: &Path) -> anyhow::Result<PathBuf
     Ok(link)
 }
 
-/// Starts the local stack from `stack_file` in `dir` (a supervisor in the background, with
-/// replicas of `release` in `runtime`, `process` or `docker`) and waits until `min`
-/// replicas are healthy; returns the URL.
-pub fn up(
-    stack_file: &Path,
-    dir: &Path,
-    stack: &crate::stack::Stack,
-    port: u16,
-    runtime: &str,
-    release: Release,
-) -> anyhow::Result<String> {
+/// Starts the local stack `stack` in `dir` (a supervisor in the background, with replicas
+/// of `request`'s release and settings in `runtime`, `process` or `docker`) and waits until
+/// that first deploy is done: the desired count of replicas in rotation. Returns the URL.
+/// When the release cannot start (its first replica exits, or fails its health checks past
+/// the warmup), the supervisor stops every replica and this returns its reason.
+pub fn up(dir: &Path, stack: &str, port: u16, runtime: &str, request: &Request) -> anyhow::Result<String> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let _ = std::fs::remove_file(status::path(dir));
-    control::write(&control::path(dir), &Request::new(release, None))?;
+    control::write(&control::path(dir), request)?;
     let log_path = dir.join("supervisor.log");
     let log = std::fs::File::create(&log_path)?;
     let mut command = Command::new(std::env::current_exe()?);
     command
         .arg("local-supervisor")
-        .arg("-f")
-        .arg(stack_file)
+        .args(["--stack", stack])
         .arg("--dir")
         .arg(dir)
         .arg("--port")
@@ -113,17 +109,26 @@ pub fn up(
     // Its own process group: a Ctrl-C in this terminal is not meant for it.
     std::os::unix::process::CommandExt::process_group(&mut command, 0);
     let mut supervisor = command.spawn().context("starting the local supervisor")?;
+    // The status, once it says that this first deploy is in `state`.
+    let ours = |state: DeployState| {
+        status::read(&status::path(dir))
+            .filter(|s| s.deploy.as_ref().is_some_and(|d| d.request == request.id && d.state == state))
+    };
     let started = Instant::now();
     loop {
-        if let Some(status) = status::read(&status::path(dir)).filter(|s| s.healthy() >= stack.scaling.min as usize) {
-            return Ok(status.url);
+        if let Some(done) = ours(DeployState::Succeeded) {
+            return Ok(done.url);
         }
         if let Some(exit) = supervisor.try_wait()? {
+            // Its last word, written before it exited.
+            if let Some(why) = ours(DeployState::Failed).and_then(|s| s.deploy?.error) {
+                anyhow::bail!("release {} could not start, and nothing runs: {why}", request.release.id);
+            }
             let log = std::fs::read_to_string(&log_path).unwrap_or_default();
             anyhow::bail!("the local supervisor stopped ({exit}):\n{log}");
         }
         if started.elapsed() > START_TIMEOUT {
-            let _ = supervisor.kill();
+            stop_supervisor(&mut supervisor);
             anyhow::bail!(
                 "the replicas did not become healthy within {}s; see {}",
                 START_TIMEOUT.as_secs(),
@@ -165,6 +170,18 @@ pub async fn destroy(state_path: &Path, stack: &str) -> anyhow::Result<bool> {
     }
     std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
     Ok(true)
+}
+
+/// Stops the supervisor `up` started, which stops its replicas: SIGTERM, then a kill past
+/// [`STOP_TIMEOUT`].
+fn stop_supervisor(supervisor: &mut std::process::Child) {
+    signal(supervisor.id(), libc::SIGTERM);
+    let started = Instant::now();
+    while matches!(supervisor.try_wait(), Ok(None)) && started.elapsed() < STOP_TIMEOUT {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = supervisor.kill();
+    let _ = supervisor.wait();
 }
 
 fn signal(pid: u32, signal: libc::c_int) {

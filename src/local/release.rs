@@ -1,7 +1,9 @@
 //! A release: what the local replicas run. The app (for the process runtime a copy of the
 //! binary kept per content hash under `<dir>/releases/`, since a rebuild replaces the file
 //! and a rollback needs the old one; for the docker runtime the image, whose tag is already a
-//! content hash) and the stack's `app.env`. Its id is a short hash of both.
+//! content hash) and its environment: the stack's `app.env`, and the app settings cloudcomp
+//! passes as variables ([`environment`]). Its id is a short hash of both, so that a change to
+//! anything a replica reads at start is a new release, rolled out replica by replica.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -11,6 +13,8 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::stack::App;
+
 /// One version of what the replicas run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Release {
@@ -18,7 +22,7 @@ pub struct Release {
     pub id: String,
     /// The app: the binary's kept copy (process runtime) or the image (docker runtime).
     pub app: String,
-    /// The environment variables every replica gets (the stack's `app.env`).
+    /// The environment variables every replica gets ([`environment`]).
     pub env: BTreeMap<String, String>,
 }
 
@@ -55,6 +59,16 @@ impl Release {
             _ => self.app.clone(),
         }
     }
+}
+
+/// The environment of every replica of `app`: `app.env`, and whether to seed the demo
+/// accounts (`app.demo_user`, on by default here), as AWS instances get them.
+pub fn environment(app: &App) -> BTreeMap<String, String> {
+    let mut env = app.env.clone();
+    let demo = app.demo_accounts(true).to_string();
+    env.insert("CLOUDCOMP_DEMO_USER".into(), demo.clone());
+    env.insert("CLOUDCOMP_CALC_ACCOUNTS".into(), demo);
+    env
 }
 
 /// The first `bytes` bytes of `digest` in hex.
@@ -118,5 +132,18 @@ mod tests {
         assert!(first.app.ends_with("/cloudcomp-app"), "{}", first.app);
         assert!(first.app_name().starts_with("binary "), "{}", first.app_name());
         assert_eq!(Release::of_image("cloudcomp-app:ab12", BTreeMap::new()).app_name(), "cloudcomp-app:ab12");
+    }
+
+    #[test]
+    fn the_environment_carries_the_demo_account_setting() {
+        let stack = crate::stack::parse("name: t\napp: { demo_user: true, env: { X: '1' } }\n").unwrap();
+        let env = environment(&stack.app);
+        assert_eq!(env.get("CLOUDCOMP_DEMO_USER").map(String::as_str), Some("true"));
+        assert_eq!(env.get("X").map(String::as_str), Some("1"));
+        assert_eq!(env.get("CLOUDCOMP_CALC_ACCOUNTS").map(String::as_str), Some("true"));
+        let default = environment(&crate::stack::parse("name: t\n").unwrap().app);
+        assert_eq!(default.get("CLOUDCOMP_DEMO_USER").map(String::as_str), Some("true"), "on locally by default");
+        let off = environment(&crate::stack::parse("name: t\napp: { demo_user: false }\n").unwrap().app);
+        assert_eq!(off.get("CLOUDCOMP_CALC_ACCOUNTS").map(String::as_str), Some("false"));
     }
 }

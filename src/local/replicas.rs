@@ -53,8 +53,9 @@ pub trait ReplicaRuntime: Send + Sync {
     /// Starts the replica `id` of `release` on a free loopback port.
     async fn start(&self, id: &str, release: &Release) -> anyhow::Result<Replica>;
 
-    /// Whether `replica` has exited (crashed or killed).
-    async fn has_exited(&self, replica: &Replica) -> bool;
+    /// How `replica` ended (`exit status: 2`, `signal: 9 (SIGKILL)`, …) once it exited,
+    /// crashed or was killed; `None` while it runs.
+    async fn exited(&self, replica: &Replica) -> Option<String>;
 
     /// Stops `replica` (SIGTERM, which lets it finish its requests, then a kill after
     /// [`STOP_TIMEOUT`]) and removes it. The store acknowledges writes only once durable, so

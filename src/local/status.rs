@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::history::LocalDeploy;
+use super::settings::LocalSettings;
 use crate::state::{self, StateError};
 
 /// One replica as the supervisor sees it.
@@ -110,6 +111,9 @@ pub struct LocalStatus {
     /// The deploy history, oldest first.
     #[serde(default)]
     pub deploys: Vec<LocalDeploy>,
+    /// The settings it runs with (none from a supervisor that predates them).
+    #[serde(default)]
+    pub settings: Option<LocalSettings>,
 }
 
 impl LocalStatus {

@@ -11,9 +11,15 @@
 //! 4. feeds the scaler each whole second's request count;
 //! 5. writes what it sees to the status file, and the deploy history.
 //!
-//! SIGHUP makes it read the release wanted ([`super::control`]); SIGTERM stops it and every
-//! replica.
+//! Its first release is a deploy like the others, with nothing to fall back on
+//! ([`first_start`]): when its first replica exits, or does not pass a health check within
+//! the warmup, the supervisor says why in the status file and stops.
+//!
+//! SIGHUP makes it read the release and settings wanted ([`super::control`], applied by
+//! [`reconfigure`]); SIGTERM stops it and every replica.
 
+mod first_start;
+mod reconfigure;
 mod rollout;
 #[cfg(test)]
 mod tests;
@@ -32,15 +38,15 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::time::{Instant, MissedTickBehavior};
 
 use self::rollout::{Draining, Rollout};
-use super::control;
+use super::control::{self, Request};
 use super::history::{self, LocalDeploy};
 use super::pool::{Backend, Pool};
 use super::release::Release;
 use super::replicas::{Replica, ReplicaRuntime, Runtime};
 use super::scaler::Scaler;
+use super::settings::LocalSettings;
 use super::status::{DeployStatus, Event, LocalStatus, ReplicaStatus};
 use super::{balancer, status};
-use crate::stack::Stack;
 
 /// How often the supervisor looks at its replicas.
 const TICK: Duration = Duration::from_millis(250);
@@ -54,8 +60,8 @@ const SECONDS_KEPT: usize = 60;
 /// What the supervisor runs.
 #[derive(Debug)]
 pub struct Settings {
-    /// The stack.
-    pub stack: Stack,
+    /// The stack's name.
+    pub stack: String,
     /// The load balancer's port on 127.0.0.1 (0: any free port).
     pub port: u16,
     /// Where replicas run.
@@ -64,11 +70,13 @@ pub struct Settings {
     pub dir: PathBuf,
 }
 
-/// Runs the local stack until SIGTERM or Ctrl-C, then stops every replica. The release it
-/// starts from is the one wanted ([`control`]).
+/// Runs the local stack until SIGTERM or Ctrl-C, then stops every replica. The release and
+/// settings it starts from are the ones wanted ([`control`]); it stops with an error when
+/// that release cannot start.
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let Settings { stack, runtime, dir, port } = settings;
     let wanted = control::read(&control::path(&dir)).context("no release wanted: `up --local` writes one")?;
+    let first_settings = wanted.settings.clone().context("no settings wanted: `up --local` writes them")?;
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;
     let url = format!("http://{}", listener.local_addr()?);
     let pool = Arc::new(Pool::default());
@@ -76,12 +84,9 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let (status_path, history_path) = (status::path(&dir), history::path(&dir));
     let runtime = runtime.into_replicas();
     runtime.prepare().await?;
-    let mut supervisor = Supervisor::new(stack, url, pool, runtime, wanted.release.clone());
+    let mut seen = wanted.id.clone();
+    let mut supervisor = Supervisor::new(stack, first_settings, url, pool, runtime, wanted);
     supervisor.history = history::read(&history_path);
-    if supervisor.history.last().is_none_or(|last| last.release != wanted.release) {
-        history::record(&mut supervisor.history, wanted.release.clone(), wanted.change.clone(), now());
-    }
-    let mut seen = wanted.id;
     let hangup = Arc::new(AtomicBool::new(false));
     let mut hangups = signal(SignalKind::hangup())?;
     let woken = hangup.clone();
@@ -111,6 +116,8 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         .await;
     balancer.abort();
     supervisor.stop_all().await;
+    // The last word, for `up` to read when the start failed.
+    status::write(&status_path, &supervisor.status())?;
     result
 }
 
@@ -121,8 +128,10 @@ fn now() -> String {
 
 /// The replicas, the scaler and what happened, and the decisions that keep them in line.
 struct Supervisor {
-    /// The stack: health check and scaling.
-    stack: Stack,
+    /// The stack's name.
+    name: String,
+    /// The health check, scaling, warmup and deregistration delay.
+    settings: LocalSettings,
     /// The balancer's URL, for the status file.
     url: String,
     /// The balancer's replicas and request counter.
@@ -136,6 +145,8 @@ struct Supervisor {
     replicas: Vec<Replica>,
     /// The release new replicas start from: the last one that passed its health checks.
     release: Release,
+    /// Until a replica of the first release passes its health check: the end of its warmup.
+    unproven: Option<Instant>,
     /// The deploy under way.
     rollout: Option<Rollout>,
     /// Replicas out of rotation, finishing their requests before they stop.
@@ -161,27 +172,31 @@ struct Supervisor {
 }
 
 impl Supervisor {
-    /// A supervisor of `release` with no replica yet; they start on its first tick.
+    /// A supervisor of the stack `name` with `settings`, deploying `first`'s release: no
+    /// replica yet, they start on its first tick.
     fn new(
-        stack: Stack,
+        name: String,
+        settings: LocalSettings,
         url: String,
         pool: Arc<Pool>,
         runtime: Arc<dyn ReplicaRuntime>,
-        release: Release,
+        first: Request,
     ) -> Supervisor {
         let now = Instant::now();
-        Supervisor {
-            desired: stack.scaling.desired(),
-            scaler: Scaler::new(&stack.scaling),
-            next_health_check: now + Duration::from_secs(u64::from(stack.health_check.interval.0)),
+        let mut supervisor = Supervisor {
+            desired: settings.scaling.desired(),
+            scaler: Scaler::new(&settings.scaling),
+            next_health_check: now + settings.health_check.interval.duration(),
             next_second: now + Duration::from_secs(1),
-            stack,
+            unproven: Some(now + settings.health_grace.duration()),
+            name,
+            settings,
             url,
             pool,
             runtime,
             started: 0,
             replicas: Vec::new(),
-            release,
+            release: first.release.clone(),
             rollout: None,
             draining: Vec::new(),
             deploy: None,
@@ -189,7 +204,9 @@ impl Supervisor {
             failures: HashMap::new(),
             events: VecDeque::new(),
             requests_per_second: VecDeque::new(),
-        }
+        };
+        supervisor.deploy(first);
+        supervisor
     }
 
     /// Ticks every [`TICK`] until `stopped` completes, calling `after_tick` after each.
@@ -216,12 +233,13 @@ impl Supervisor {
     /// One look at the replicas: steps 1 to 4 of the module's.
     async fn tick(&mut self) -> anyhow::Result<()> {
         self.converge().await?;
+        self.check_first_start().await?;
         self.roll().await?;
         self.drain();
         let now = Instant::now();
         let all = now >= self.next_health_check;
         if all {
-            self.next_health_check = now + Duration::from_secs(u64::from(self.stack.health_check.interval.0));
+            self.next_health_check = now + self.settings.health_check.interval.duration();
         }
         self.check_health(all).await;
         while now >= self.next_second {
@@ -240,14 +258,22 @@ impl Supervisor {
     }
 
     /// Replaces exited replicas and starts or stops some to match `desired`. The first
-    /// replica starts alone (it creates the database); the rest once it is healthy.
+    /// replica starts alone (it creates the database); the rest once it is healthy. A
+    /// replica of the first release exiting before any passed its health check fails the
+    /// start.
     async fn converge(&mut self) -> anyhow::Result<()> {
-        let exited = join_all(self.replicas.iter().map(|r| self.runtime.has_exited(r))).await;
+        let exited = join_all(self.replicas.iter().map(|r| self.runtime.exited(r))).await;
         let (gone, running): (Vec<_>, Vec<_>) =
-            std::mem::take(&mut self.replicas).into_iter().zip(exited).partition(|(_, exited)| *exited);
+            std::mem::take(&mut self.replicas).into_iter().zip(exited).partition(|(_, exited)| exited.is_some());
         self.replicas = running.into_iter().map(|(replica, _)| replica).collect();
-        for (replica, _) in gone {
-            self.event(format!("{} exited; replacing it", replica.id));
+        for (replica, how) in gone {
+            let how = how.unwrap_or_default();
+            if self.unproven.is_some() {
+                let why = exited_early(&replica, &how);
+                return Err(self.fail_first_start(replica, why).await);
+            }
+            self.event(format!("{} exited ({how}); replacing it", replica.id));
+            self.refuse_if_deploying(&replica, &how).await;
             self.stop_in_background(replica);
         }
         let any_healthy = self.pool.backends().iter().any(|b| b.healthy.load(Ordering::Relaxed));
@@ -274,9 +300,10 @@ impl Supervisor {
     }
 
     /// Health-checks the replicas: those not yet in rotation on every tick, all of them
-    /// when `all`. A replica failing twice in a row is replaced.
+    /// when `all`. A replica failing twice in a row is replaced, once the release has
+    /// passed its first.
     async fn check_health(&mut self, all: bool) {
-        let path = &self.stack.health_check.path;
+        let path = &self.settings.health_check.path;
         let backends = self.pool.backends();
         let due: Vec<(&Replica, &Arc<Backend>)> = self
             .replicas
@@ -291,7 +318,10 @@ impl Supervisor {
             if passed {
                 *failures = 0;
                 backend.healthy.store(true, Ordering::Relaxed);
-            } else if all {
+                self.unproven = None;
+            } else if all && self.unproven.is_none() {
+                // Before the first passes, the warmup judges (first_start), as the
+                // health-check grace period does on AWS.
                 *failures += 1;
                 if *failures >= UNHEALTHY_AFTER {
                     replace.push(replica.id.clone());
@@ -343,17 +373,31 @@ impl Supervisor {
         }
     }
 
+    /// Whether `desired` replicas run, all of them in rotation.
+    fn at_full_strength(&self) -> bool {
+        let backends = self.pool.backends();
+        let in_rotation =
+            |replica: &Replica| backends.iter().any(|b| b.id == replica.id && b.healthy.load(Ordering::Relaxed));
+        self.replicas.len() == self.desired as usize && self.replicas.iter().all(in_rotation)
+    }
+
+    /// Why `replica` failed: `what`, followed by its last lines when it wrote any.
+    async fn failure(&self, replica: &Replica, what: String) -> String {
+        let lines = self.runtime.last_lines(replica).await;
+        if lines.trim().is_empty() { what } else { format!("{what}; its last lines:\n{lines}") }
+    }
+
     /// What the status file says.
     fn status(&self) -> LocalStatus {
-        let stack = &self.stack;
+        let scaling = &self.settings.scaling;
         let backends = self.pool.backends();
         LocalStatus {
-            stack: stack.name.clone(),
+            stack: self.name.clone(),
             pid: std::process::id(),
             url: self.url.clone(),
             runtime: self.runtime.name().into(),
-            min: stack.scaling.min,
-            max: stack.scaling.max,
+            min: scaling.min,
+            max: scaling.max,
             desired: self.desired,
             requests_last_minute: self.requests_per_second.iter().sum(),
             replicas: self
@@ -377,6 +421,20 @@ impl Supervisor {
             release: self.release.id.clone(),
             deploy: self.deploy.clone(),
             deploys: self.history.clone(),
+            settings: Some(self.settings.clone()),
         }
     }
+}
+
+/// Why a replica that exited before passing its health checks failed its release.
+fn exited_early(replica: &Replica, how: &str) -> String {
+    format!("{} of release {} exited ({how}) before passing its health checks", replica.id, replica.release)
+}
+
+/// Why a replica still failing its health checks at the end of the warmup failed its release.
+fn warmup_over(replica: &Replica, grace: crate::stack::Seconds) -> String {
+    format!(
+        "{} of release {} did not pass its health checks within the {grace} warmup (instances.health_grace)",
+        replica.id, replica.release
+    )
 }

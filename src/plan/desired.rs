@@ -163,7 +163,7 @@ pub fn desired(stack: &Stack, image_tag: &str, pushed: bool) -> Vec<Resource> {
             table: shared_table.then(|| format!("{name}-app")),
             region: stack.region.clone(),
             jwt_secret_parameter: Some(Ref::to("secret_parameter.jwt_key", "name")),
-            demo_user: stack.app.demo_user,
+            demo_user: stack.app.demo_accounts(false),
             env: stack.app.env.clone(),
         },
         tags: tags.clone(),

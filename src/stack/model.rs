@@ -62,9 +62,11 @@ pub struct App {
     pub store: StoreKind,
     /// Registry to push the image to, e.g. `127.0.0.1:5000`; default: the stack's ECR repository.
     pub registry: Option<String>,
-    /// Seed the demo account `demo` / `password123` on an empty store. Off by default: a
-    /// deployed service should not answer to a password printed in a README.
-    pub demo_user: bool,
+    /// Seed the demo accounts on an empty store: seed 003's `demo` / `password123` and seed
+    /// 004's `defaultclient@client.as` / `defaultadmin@admin.as`, as the READMEs print them.
+    /// Default: on for `up --local` (a client written for the originals logs in as their
+    /// READMEs say), off on AWS (a deployed service should not answer to a printed password).
+    pub demo_user: Option<bool>,
     /// Environment variables the app gets on every instance (and every local replica), e.g.
     /// `{CLOUDCOMP_RATE_LOGIN: "10"}`: names in `[A-Z_][A-Z0-9_]*`, values on one line. The
     /// ones cloudcomp sets itself (listen address, store, database path, table, region, JWT
@@ -75,7 +77,14 @@ pub struct App {
 
 impl Default for App {
     fn default() -> Self {
-        App { port: 8080, store: StoreKind::Dynamodb, registry: None, demo_user: false, env: BTreeMap::new() }
+        App { port: 8080, store: StoreKind::Dynamodb, registry: None, demo_user: None, env: BTreeMap::new() }
+    }
+}
+
+impl App {
+    /// Whether the demo accounts are seeded: `app.demo_user`, else on `local`ly only.
+    pub fn demo_accounts(&self, local: bool) -> bool {
+        self.demo_user.unwrap_or(local)
     }
 }
 

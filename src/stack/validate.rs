@@ -65,7 +65,7 @@ pub fn path_key(path: &[Seg]) -> serde_saphyr::path_map::PathKey {
 
 /// The app's environment variables cloudcomp sets itself, on AWS or locally: `app.env` may
 /// not name them.
-pub const RESERVED_ENV: [&str; 9] = [
+pub const RESERVED_ENV: [&str; 10] = [
     "CLOUDCOMP_LISTEN",
     "CLOUDCOMP_PORT",
     "CLOUDCOMP_STORE",
@@ -74,6 +74,7 @@ pub const RESERVED_ENV: [&str; 9] = [
     "CLOUDCOMP_REGION",
     "CLOUDCOMP_JWT_SECRET_PARAMETER",
     "CLOUDCOMP_DEMO_USER",
+    "CLOUDCOMP_CALC_ACCOUNTS",
     "CLOUDCOMP_TRUST_FORWARDED_FOR",
 ];
 

@@ -49,7 +49,7 @@ fn json(description: &str, schema: impl Into<RefOr<Schema>>) -> RefOr<Response> 
     ResponseBuilder::new().description(description).content("application/json", content).build().into()
 }
 
-fn schema_ref<'s, T: ToSchema>() -> Ref {
+fn schema_ref<T: ToSchema>() -> Ref {
     Ref::from_schema_name(T::name())
 }
 

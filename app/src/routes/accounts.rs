@@ -1,11 +1,15 @@
-//! Seed 000: user accounts with SHA-1 passwords under `/api/v1/users`.
+//! Seed 000: user accounts with SHA-1 passwords under `/api/v1/users`, answered as the original
+//! Flask service answered (`{"message": ...}`), with its CORS (see [`super::cors`]).
 //!
-//! - `POST /api/v1/users` {username, password} → 201; 400 when either is missing or the
-//!   password is not a SHA-1 hex digest (or the username is taken).
-//! - `DELETE /api/v1/users/{username}` → 200; 400 when there is no such user.
+//! - `POST /api/v1/users` {username, password} → 201 `User <name> added`; 400 when either is
+//!   missing (`username or password missing`), the username is taken (`user <name> already
+//!   exists`) or the password is not a SHA-1 hex digest (`password not in sha1 format. Enter a
+//!   proper format`), checked in that order.
+//! - `DELETE /api/v1/users/{username}` → 200 `user <name> removed`; 400 `User doesn't exist`.
 //! - `GET /api/v1/users` → 200 with the list of usernames; 204 when there are none.
-//! - `GET /api/v1/users/dynamo` → the same list, read from the DynamoDB table; 503 when the
-//!   app has no table configured.
+//! - `GET /api/v1/users/dynamo` → the usernames the DynamoDB table holds (when the app's store
+//!   is SQLite, after writing [`SAMPLE_ACCOUNT`] to it, as the original did); 503 when the app
+//!   has no table configured.
 
 use std::sync::Arc;
 
@@ -16,22 +20,32 @@ use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use utoipa::ToSchema;
 use utoipa::openapi::schema::Object;
 use utoipa_axum::routes;
 
+use super::cors::{self, AnyOrigin};
 use super::responses::{InternalError, PayloadTooLarge};
 use super::{Routes, patterns};
 use crate::context::AppContext;
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, MessageBody};
 use crate::extract::{Input, PathInput};
 use crate::store::{Store, StoreError};
 
 /// Longest username accepted.
 const MAX_USERNAME_CHARS: usize = 128;
 
+/// The account `GET /api/v1/users/dynamo` writes to the table before listing it when the
+/// app's own store is SQLite: username and SHA-1 password (of `password`).
+pub const SAMPLE_ACCOUNT: (&str, &str) = ("sample_user", "5baa61e4c9b93f3f0682250b6cf8331b7ee68fd8");
+
+/// What the original answered for a password that is not a SHA-1 digest.
+const NOT_SHA1: &str = "password not in sha1 format. Enter a proper format";
+
 pub(super) fn routes() -> Routes {
-    Routes::new().routes(routes!(list, add)).routes(routes!(list_dynamo)).routes(routes!(remove))
+    let routes = Routes::new().routes(routes!(list, add)).routes(routes!(list_dynamo)).routes(routes!(remove));
+    cors::with_preflight(routes)
 }
 
 /// The body of `POST /api/v1/users`, as JSON or as a form.
@@ -56,11 +70,27 @@ fn username_schema() -> Object {
 
 /// What `POST` and `DELETE` answer on success.
 #[derive(Serialize, ToSchema)]
-struct AccountMessage {
-    /// "User added successfully." or "User removed successfully."
-    message: &'static str,
-    /// The account added or removed.
-    username: String,
+struct Message {
+    /// `User <name> added` or `user <name> removed`.
+    message: String,
+}
+
+/// A 400 saying `message`, as the original did.
+fn refused(message: String) -> ApiError {
+    ApiError::Message(StatusCode::BAD_REQUEST, message)
+}
+
+/// A body that does not parse, answered as the surface answers.
+fn unreadable(err: ApiError) -> ApiError {
+    match err {
+        ApiError::BadRequest(message, Some(Value::String(why))) => refused(format!("{message}: {why}")),
+        ApiError::BadRequest(message, _) => refused(message),
+        other => other,
+    }
+}
+
+fn already_exists(username: &str) -> ApiError {
+    refused(format!("user {username} already exists"))
 }
 
 /// Add a user.
@@ -73,31 +103,49 @@ struct AccountMessage {
         description = "The account, as JSON or as a form."
     ),
     responses(
-        (status = 201, description = "User added.", body = AccountMessage),
+        (status = 201, description = "User added: `User <name> added`.", body = Message),
         (
             status = 400,
-            description = "A missing or invalid username or password, a username already taken, or a malformed body.",
-            body = ErrorBody
+            description = "`username or password missing`, `user <name> already exists`, `password not in sha1 format. \
+                           Enter a proper format` (checked in that order), a username that cannot be one, or a \
+                           malformed body.",
+            body = MessageBody
         ),
         (status = 413, response = PayloadTooLarge),
         (status = 500, response = InternalError),
     )
 )]
-async fn add(State(ctx): State<Arc<AppContext>>, Input(body): Input<NewAccount>) -> Result<Response, ApiError> {
-    let present = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
-    let (Some(username), Some(password)) = (present(body.username), present(body.password)) else {
-        return Err(ApiError::bad_request("missing username or password"));
+async fn add(
+    State(ctx): State<Arc<AppContext>>,
+    body: Result<Input<NewAccount>, ApiError>,
+) -> AnyOrigin<Result<Response, ApiError>> {
+    AnyOrigin(add_account(&ctx, body).await)
+}
+
+/// What `POST /api/v1/users` does.
+async fn add_account(ctx: &AppContext, body: Result<Input<NewAccount>, ApiError>) -> Result<Response, ApiError> {
+    let Input(body) = body.map_err(unreadable)?;
+    let given = |v: Option<String>| v.filter(|s| !s.is_empty());
+    let (Some(username), Some(password)) = (given(body.username), given(body.password)) else {
+        return Err(refused("username or password missing".into()));
     };
     if !is_valid_username(&username) {
-        return Err(ApiError::bad_request(format!(
-            "username must be 1 to {MAX_USERNAME_CHARS} characters, without '/' or control characters"
+        return Err(refused(format!(
+            "username must be 1 to {MAX_USERNAME_CHARS} characters, not all blank, without '/' or control characters"
         )));
     }
     if !is_sha1_hex(&password) {
-        return Err(ApiError::bad_request("password must be in SHA1 format (40 hexadecimal characters)"));
+        // The original looked the username up before it looked at the password.
+        let taken = ctx.store.account_exists(&username).await?;
+        return Err(if taken { already_exists(&username) } else { refused(NOT_SHA1.into()) });
     }
-    ctx.store.add_account(&username, &password.to_ascii_lowercase()).await?;
-    Ok((StatusCode::CREATED, Json(AccountMessage { message: "User added successfully.", username })).into_response())
+    match ctx.store.add_account(&username, &password.to_ascii_lowercase()).await {
+        Ok(()) => {
+            Ok((StatusCode::CREATED, Json(Message { message: format!("User {username} added") })).into_response())
+        }
+        Err(StoreError::Conflict(_)) => Err(already_exists(&username)),
+        Err(err) => Err(err.into()),
+    }
 }
 
 /// Remove a user.
@@ -107,20 +155,23 @@ async fn add(State(ctx): State<Arc<AppContext>>, Input(body): Input<NewAccount>)
     tag = "seed 000",
     params(("username" = String, Path, min_length = 1, description = "The account to remove.")),
     responses(
-        (status = 200, description = "User removed.", body = AccountMessage),
-        (status = 400, description = "No such user, or a path that is not UTF-8 once decoded.", body = ErrorBody),
+        (status = 200, description = "User removed: `user <name> removed`.", body = Message),
+        (status = 400, description = "`User doesn't exist` (nor can one: a path that is not UTF-8 once decoded).", body = MessageBody),
         (status = 500, response = InternalError),
     )
 )]
 async fn remove(
     State(ctx): State<Arc<AppContext>>,
-    PathInput(username): PathInput<String>,
-) -> Result<Response, ApiError> {
-    match ctx.store.remove_account(&username).await {
-        Ok(()) => Ok(Json(AccountMessage { message: "User removed successfully.", username }).into_response()),
-        Err(StoreError::NotFound) => Err(ApiError::bad_request("user doesn't exist")),
+    username: Result<PathInput<String>, ApiError>,
+) -> AnyOrigin<Result<Response, ApiError>> {
+    let Ok(PathInput(username)) = username else {
+        return AnyOrigin(Err(refused("User doesn't exist".into())));
+    };
+    AnyOrigin(match ctx.store.remove_account(&username).await {
+        Ok(()) => Ok(Json(Message { message: format!("user {username} removed") }).into_response()),
+        Err(StoreError::NotFound) => Err(refused("User doesn't exist".into())),
         Err(err) => Err(err.into()),
-    }
+    })
 }
 
 /// List usernames.
@@ -134,10 +185,10 @@ async fn remove(
         (status = 500, response = InternalError),
     )
 )]
-async fn list(State(ctx): State<Arc<AppContext>>) -> Result<Response, ApiError> {
+async fn list(State(ctx): State<Arc<AppContext>>) -> AnyOrigin<Result<Response, ApiError>> {
     let body =
-        ctx.responses.accounts.get_or_load(ctx.store.change_token(), || usernames_json(ctx.store.as_ref())).await?;
-    Ok(list_response(body))
+        ctx.responses.accounts.get_or_load(ctx.store.change_token(), || usernames_json(ctx.store.as_ref())).await;
+    AnyOrigin(body.map(list_response))
 }
 
 /// List the usernames stored in DynamoDB.
@@ -146,19 +197,35 @@ async fn list(State(ctx): State<Arc<AppContext>>) -> Result<Response, ApiError> 
     path = "/api/v1/users/dynamo",
     tag = "seed 000",
     responses(
-        (status = 200, description = "Every username in the DynamoDB table, sorted.", body = Vec<String>),
+        (
+            status = 200,
+            description = "Every username in the DynamoDB table, sorted (with the SQLite store: the sample account, \
+                           written first).",
+            body = Vec<String>
+        ),
         (status = 204, description = "The table has no users."),
-        (status = 503, description = "No DynamoDB table is configured.", body = ErrorBody),
+        (status = 503, description = "No DynamoDB table is configured.", body = MessageBody),
         (status = 500, response = InternalError),
     )
 )]
-async fn list_dynamo(State(ctx): State<Arc<AppContext>>) -> Result<Response, ApiError> {
+async fn list_dynamo(State(ctx): State<Arc<AppContext>>) -> AnyOrigin<Result<Response, ApiError>> {
+    AnyOrigin(dynamo_usernames(&ctx).await)
+}
+
+/// What `GET /api/v1/users/dynamo` does.
+async fn dynamo_usernames(ctx: &AppContext) -> Result<Response, ApiError> {
     let Some(dynamo) = &ctx.dynamo else {
-        return Err(ApiError::Unavailable(
-            "no DynamoDB table is configured (set CLOUDCOMP_TABLE, or run with --store dynamodb)".into(),
-        ));
+        let message = "no DynamoDB table is configured (set CLOUDCOMP_TABLE, or run with --store dynamodb)";
+        return Err(ApiError::Message(StatusCode::SERVICE_UNAVAILABLE, message.into()));
     };
-    Ok(list_response(usernames_json(dynamo.as_ref()).await?))
+    if dynamo.write_sample {
+        let (username, password) = SAMPLE_ACCOUNT;
+        match dynamo.table.add_account(username, password).await {
+            Ok(()) | Err(StoreError::Conflict(_)) => {}
+            Err(err) => return Err(err.into()),
+        }
+    }
+    Ok(list_response(usernames_json(dynamo.table.as_ref()).await?))
 }
 
 /// The usernames as a JSON array, or `None` when there are none.

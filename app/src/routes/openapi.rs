@@ -14,6 +14,7 @@ use utoipa_axum::routes;
 use super::Routes;
 use super::responses::{BearerRequired, InternalError, PayloadTooLarge, TooManyRequests};
 use crate::error::ErrorBody;
+use crate::fastapi::FieldError;
 
 /// The security scheme of `/items*` (named so in their `security(...)`):
 /// `Authorization: Bearer <token from /auth/login>`.
@@ -28,7 +29,10 @@ const API_KEY: &str = "api_key";
         title = "cloudcomp-app",
         description = "The API cloudcomp ships: every seed project's contract, each at the paths its README names."
     ),
-    components(schemas(ErrorBody), responses(PayloadTooLarge, TooManyRequests, BearerRequired, InternalError)),
+    components(
+        schemas(ErrorBody, FieldError),
+        responses(PayloadTooLarge, TooManyRequests, BearerRequired, InternalError)
+    ),
     modifiers(&SecuritySchemes)
 )]
 pub(super) struct Root;

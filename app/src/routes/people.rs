@@ -1,19 +1,20 @@
-//! Seed 002: people with a name and a unique email.
+//! Seed 002: people with a name and a unique email, answered as the original FastAPI service
+//! answered.
 //!
-//! - `GET /users` → 200 with every person [{id, name, email}].
-//! - `POST /user` {name: letters and spaces, 2–100 characters; email: valid} → 201 with the
-//!   person; 400 for a duplicate email or invalid input.
+//! - `GET /users` → 200 with every person [{id, name, email}]; `GET /users/` → 307 to it.
+//! - `POST /user` {name: 3–50 ASCII letters and spaces; email: valid, normalised} → 200 with
+//!   the person; 400 `{"detail": "Email already exists"}`, or 400 with FastAPI's field
+//!   errors for invalid input (400 where FastAPI says 422: the README says 400).
 
 use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::StatusCode;
-use axum::http::header::CONTENT_TYPE;
+use axum::http::header::{CONTENT_TYPE, LOCATION};
+use axum::http::{HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use email_address::EmailAddress;
-use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa::openapi::schema::Object;
 use utoipa_axum::routes;
@@ -21,35 +22,42 @@ use utoipa_axum::routes;
 use super::responses::{InternalError, PayloadTooLarge};
 use super::{Routes, patterns};
 use crate::context::AppContext;
-use crate::error::{ApiError, ErrorBody};
-use crate::extract::Input;
-use crate::store::Person;
+use crate::error::{ApiError, DetailBody};
+use crate::fastapi::{FieldError, Fields, ModelBody, Pattern, Text};
+use crate::store::{Person, StoreError};
 
-/// Shortest and longest name accepted, in characters.
-const NAME_CHARS: std::ops::RangeInclusive<usize> = 2..=100;
+/// The status of invalid input: 400, as the README says (FastAPI's own is 422).
+const INVALID: StatusCode = StatusCode::BAD_REQUEST;
+
+/// What a name must be, as the original's pydantic model said.
+const NAME: Text = Text { chars: 3..=50, pattern: Some(Pattern { shown: NAME_PATTERN, matches: is_name }) };
+/// The pattern of a name.
+const NAME_PATTERN: &str = "^[A-Za-z ]+$";
+
+/// Longest email address pydantic accepts.
+const MAX_EMAIL_CHARS: usize = 2048;
 
 pub(super) fn routes() -> Routes {
-    Routes::new().routes(routes!(list)).routes(routes!(add))
+    Routes::new().routes(routes!(list)).routes(routes!(list_with_slash)).routes(routes!(add))
 }
 
-/// The body of `POST /user`, as JSON or as a form.
-#[derive(Deserialize, ToSchema)]
+/// The body of `POST /user`, as JSON or as a form; as validated, the person to add.
+#[derive(ToSchema)]
 #[schema(example = json!({"name": "Mario Rossi", "email": "m.rossi@satispay.it"}))]
 struct NewPerson {
     /// See [`name_schema`].
-    #[schema(schema_with = name_schema, required = true)]
-    name: Option<String>,
-    /// An email address whose domain has a dot; unique, compared case-insensitively.
-    #[schema(value_type = String, required = true, format = Email)]
-    email: Option<String>,
+    #[schema(schema_with = name_schema)]
+    name: String,
+    /// An email address whose domain has a dot; surrounding blanks are dropped and the domain
+    /// is lower-cased before it is stored (and compared: it is unique).
+    #[schema(format = Email)]
+    email: String,
 }
 
-/// The schema of a name: what [`is_valid_name`] accepts.
+/// The schema of a name: what [`NAME`] accepts.
 fn name_schema() -> Object {
-    let letter = patterns::class(&[patterns::ALPHABETIC]);
-    let letter_or_space = patterns::class(&[patterns::ALPHABETIC, patterns::SPACE]);
-    let description = "Letters (any script) and spaces, 2 to 100 characters, at least one letter.";
-    patterns::string(description, NAME_CHARS, format!("^{}*{letter}{letter_or_space}*$", patterns::SPACE)).build()
+    let description = "3 to 50 ASCII letters and spaces.";
+    patterns::string(description, NAME.chars.clone(), NAME_PATTERN.into()).build()
 }
 
 /// List people.
@@ -74,6 +82,26 @@ async fn list(State(ctx): State<Arc<AppContext>>) -> Result<Response, ApiError> 
     Ok(([(CONTENT_TYPE, "application/json")], body).into_response())
 }
 
+/// List people, at the path with a trailing slash: FastAPI redirects it.
+#[utoipa::path(
+    get,
+    path = "/users/",
+    tag = "seed 002",
+    responses((
+        status = 307,
+        description = "To `/users` (with the same query), as FastAPI redirects a path with a trailing slash.",
+        headers(("Location" = String, description = "`/users`, and the query if there is one."))
+    ))
+)]
+async fn list_with_slash(uri: Uri) -> Response {
+    let location = match uri.query() {
+        Some(query) => HeaderValue::try_from(format!("/users?{query}")),
+        None => Ok(HeaderValue::from_static("/users")),
+    };
+    let location = location.unwrap_or(HeaderValue::from_static("/users"));
+    (StatusCode::TEMPORARY_REDIRECT, [(LOCATION, location)]).into_response()
+}
+
 /// Add a person.
 #[utoipa::path(
     post,
@@ -81,14 +109,14 @@ async fn list(State(ctx): State<Arc<AppContext>>) -> Result<Response, ApiError> 
     tag = "seed 002",
     request_body(
         content((NewPerson = "application/json"), (NewPerson = "application/x-www-form-urlencoded")),
-        description = "The person, as JSON or as a form."
+        description = "The person, as JSON (or as a form)."
     ),
     responses(
-        (status = 201, description = "The person added.", body = Person),
+        (status = 200, description = "The person added (the email as stored: normalised).", body = Person),
         (
             status = 400,
-            description = "A missing or invalid name or email, an email already registered, or a malformed body.",
-            body = ErrorBody
+            description = "`Email already exists`, or invalid input: FastAPI's field errors.",
+            body = DetailBody
         ),
         (status = 413, response = PayloadTooLarge),
         (status = 500, response = InternalError),
@@ -96,65 +124,86 @@ async fn list(State(ctx): State<Arc<AppContext>>) -> Result<Response, ApiError> 
 )]
 async fn add(
     State(ctx): State<Arc<AppContext>>,
-    Input(body): Input<NewPerson>,
-) -> Result<(StatusCode, Json<Person>), ApiError> {
-    let (Some(name), Some(email)) = (body.name, body.email) else {
-        return Err(ApiError::bad_request("name and email are required"));
+    ModelBody(body): ModelBody<{ INVALID.as_u16() }>,
+) -> Result<Json<Person>, ApiError> {
+    let mut fields = Fields::of(&body);
+    let name = fields.required("name", &NAME);
+    let email = fields.required("email", &Text::ANY).and_then(|raw| match normalized_email(raw) {
+        Ok(email) => Some(email),
+        Err(reason) => {
+            fields.refuse(FieldError::invalid_email("email", raw, reason));
+            None
+        }
+    });
+    let person = fields.finish(name.zip(email)).map_err(|errors| ApiError::Invalid(INVALID, errors))?;
+    let person = NewPerson { name: person.0.to_owned(), email: person.1 };
+    match ctx.store.add_person(&person.name, &person.email).await {
+        Ok(person) => Ok(Json(person)),
+        Err(StoreError::Conflict(_)) => Err(ApiError::Detail(StatusCode::BAD_REQUEST, "Email already exists")),
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// ASCII letters and spaces only (the length is [`NAME`]'s to check).
+fn is_name(name: &str) -> bool {
+    name.bytes().all(|b| b.is_ascii_alphabetic() || b == b' ')
+}
+
+/// The address as pydantic's `EmailStr` stores it (surrounding blanks dropped, the domain in
+/// lower case), or why it is not one, in email-validator's words. Valid means syntactically
+/// valid with a domain that has a dot.
+fn normalized_email(raw: &str) -> Result<String, &'static str> {
+    if raw.chars().count() > MAX_EMAIL_CHARS {
+        return Err("Length must not exceed 2048 characters");
+    }
+    let email = raw.trim();
+    let Some((local, domain)) = email.rsplit_once('@') else {
+        return Err("An email address must have an @-sign.");
     };
-    if !is_valid_name(&name) {
-        return Err(ApiError::bad_request("name must be 2 to 100 characters of letters and spaces"));
+    let parsed = EmailAddress::parse_with_options(email, email_address::Options::default().without_display_text());
+    let dotted = domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !domain.starts_with('[');
+    match parsed {
+        Ok(_) if dotted => Ok(format!("{local}@{}", domain.to_lowercase())),
+        Ok(_) => Err("The part after the @-sign is not valid. It should have a period."),
+        Err(_) => Err("The email address is not valid."),
     }
-    if !is_valid_email(&email) {
-        return Err(ApiError::bad_request("email is not a valid email address"));
-    }
-    let person = ctx.store.add_person(&name, &email).await?;
-    Ok((StatusCode::CREATED, Json(person)))
-}
-
-/// Letters (any script) and spaces, 2 to 100 characters, at least one letter.
-fn is_valid_name(name: &str) -> bool {
-    NAME_CHARS.contains(&name.chars().count())
-        && name.chars().all(|c| c.is_alphabetic() || c == ' ')
-        && name.chars().any(char::is_alphabetic)
-}
-
-/// A syntactically valid address whose domain has a dot, as Pydantic's `EmailStr` requires.
-fn is_valid_email(email: &str) -> bool {
-    EmailAddress::parse_with_options(email, email_address::Options::default().without_display_text()).is_ok_and(
-        |address| {
-            let domain = address.domain();
-            domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !domain.starts_with('[')
-        },
-    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn accepted(name: &str) -> bool {
+        NAME.problem("name", name).is_none()
+    }
+
     #[test]
     fn the_documented_name_is_the_one_accepted() {
-        let edges = ["Mario Rossi", " Ab", "José Núñez", "M", "Mario2", "   ", "a\u{301}b", "A\u{a0}B"];
-        patterns::assert_documents(name_schema(), &edges, 110, is_valid_name);
+        let edges =
+            ["Mario Rossi", " Ab", "José Núñez", "Mo", "Mario2", "   ", "a\u{301}b", "A\u{a0}B", &"a".repeat(51)];
+        patterns::assert_documents(name_schema(), &edges, 60, accepted);
     }
 
     #[test]
-    fn names() {
-        assert!(is_valid_name("Mario Rossi"));
-        assert!(is_valid_name("José Núñez"));
-        assert!(!is_valid_name("M"));
-        assert!(!is_valid_name("Mario2"));
-        assert!(!is_valid_name("   "));
-        assert!(!is_valid_name(&"a".repeat(101)));
-        assert!(is_valid_name(&"a".repeat(100)));
+    fn names_are_3_to_50_ascii_letters_and_spaces() {
+        assert!(accepted("Mario Rossi"));
+        assert!(accepted(&"a".repeat(50)));
+        assert!(!accepted("Mo"));
+        assert!(!accepted(&"a".repeat(51)));
+        assert!(!accepted("José Núñez"));
+        assert!(!accepted("Mario2"));
+        assert_eq!(NAME.problem("name", "Mo").unwrap().kind, "string_too_short");
+        assert_eq!(NAME.problem("name", "Mario_Rossi").unwrap().kind, "string_pattern_mismatch");
     }
 
     #[test]
-    fn emails() {
-        assert!(is_valid_email("m.rossi@satispay.it"));
-        assert!(!is_valid_email("m.rossi"));
-        assert!(!is_valid_email("m.rossi@localhost"));
-        assert!(!is_valid_email("Mario <m.rossi@satispay.it>"));
-        assert!(!is_valid_email("@satispay.it"));
+    fn emails_are_normalised_as_pydantic_stores_them() {
+        assert_eq!(normalized_email("m.rossi@satispay.it").as_deref(), Ok("m.rossi@satispay.it"));
+        assert_eq!(normalized_email("  M.Rossi@SatisPay.IT ").as_deref(), Ok("M.Rossi@satispay.it"));
+        assert_eq!(normalized_email("m.rossi"), Err("An email address must have an @-sign."));
+        assert!(normalized_email("m.rossi@localhost").is_err());
+        assert!(normalized_email("Mario <m.rossi@satispay.it>").is_err());
+        assert!(normalized_email("@satispay.it").is_err());
+        assert!(normalized_email(&format!("{}@b.co", "a".repeat(2048))).is_err());
     }
 }

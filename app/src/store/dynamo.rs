@@ -9,7 +9,7 @@
 //! | audit entry | `LOG` | seq |
 //! | id counter | `SEQ` | `log` / `person` / `item` |
 //! | person | `PERSON` | id |
-//! | unique email | `EMAIL` | lower-cased email |
+//! | unique email | `EMAIL` | email (as normalised by the route) |
 //! | login user | `USER` | username |
 //! | item | `ITEM#<owner>` | id |
 //! | rate-limit state | `RATELIMIT#<group>#<client ip>` | `GCRA` (see [`ratelimit`]) |
@@ -132,8 +132,8 @@ impl DynamoStore {
         Ok(out.item)
     }
 
-    /// Every record under one partition key, in sort-key order.
-    async fn query_all(&self, pk: &str) -> StoreResult<Vec<Record>> {
+    /// Every record under one partition key, in sort-key order (`ascending`) or the reverse.
+    async fn query_all(&self, pk: &str, ascending: bool) -> StoreResult<Vec<Record>> {
         let mut records = Vec::new();
         let mut pages = self
             .client
@@ -141,6 +141,7 @@ impl DynamoStore {
             .table_name(&self.table)
             .key_condition_expression("pk = :pk")
             .expression_attribute_values(":pk", s(pk))
+            .scan_index_forward(ascending)
             .consistent_read(true)
             .into_paginator()
             .send();
@@ -289,12 +290,18 @@ fn number(record: &Record, field: &str) -> StoreResult<i64> {
     }
 }
 
+/// When an item written before items had timestamps was created and updated, as far as
+/// anyone can tell.
+const UNKNOWN_TIME: &str = "1970-01-01T00:00:00";
+
 fn to_item(record: &Record) -> StoreResult<Item> {
+    let time = |field| optional_text(record, field).unwrap_or_else(|| UNKNOWN_TIME.to_string());
     Ok(Item {
-        id: number(record, "id")?,
         name: text(record, "name")?,
         description: optional_text(record, "description"),
-        owner: text(record, "owner")?,
+        id: number(record, "id")?,
+        created_at: time("created_at"),
+        updated_at: time("updated_at"),
     })
 }
 
@@ -317,8 +324,12 @@ impl Store for DynamoStore {
         self.delete_existing("ACCOUNT", username).await
     }
 
+    async fn account_exists(&self, username: &str) -> StoreResult<bool> {
+        Ok(self.get("ACCOUNT", username).await?.is_some())
+    }
+
     async fn list_accounts(&self) -> StoreResult<Vec<String>> {
-        self.query_all("ACCOUNT").await?.iter().map(|r| text(r, "sk")).collect()
+        self.query_all("ACCOUNT", true).await?.iter().map(|r| text(r, "sk")).collect()
     }
 
     async fn shared_state(&self) -> StoreResult<Arc<SharedState>> {
@@ -399,10 +410,9 @@ impl Store for DynamoStore {
     }
 
     async fn add_person(&self, name: &str, email: &str) -> StoreResult<Person> {
-        let email_key = email.to_lowercase();
         for _ in 0..ID_ATTEMPTS {
             let id = self.next_id("person").await?;
-            let claim = record([("pk", s("EMAIL")), ("sk", s(&email_key)), ("id", n(id))]);
+            let claim = record([("pk", s("EMAIL")), ("sk", s(email)), ("id", n(id))]);
             let person = record([
                 ("pk", s("PERSON")),
                 ("sk", s(padded(id))),
@@ -415,7 +425,7 @@ impl Store for DynamoStore {
             if self.transact(items).await? {
                 return Ok(Person { id, name: name.to_string(), email: email.to_string() });
             }
-            if self.get("EMAIL", &email_key).await?.is_some() {
+            if self.get("EMAIL", email).await?.is_some() {
                 return Err(StoreError::Conflict("email already registered".into()));
             }
             // The email is free: the id collided (see `insert_with_new_id`); take another.
@@ -424,7 +434,7 @@ impl Store for DynamoStore {
     }
 
     async fn list_people(&self) -> StoreResult<Vec<Person>> {
-        self.query_all("PERSON").await?.iter().map(to_person).collect()
+        self.query_all("PERSON", true).await?.iter().map(to_person).collect()
     }
 
     async fn find_user(&self, username: &str) -> StoreResult<Option<AuthUser>> {
@@ -456,7 +466,7 @@ impl Store for DynamoStore {
         }
     }
 
-    async fn create_item(&self, owner: &str, name: &str, description: Option<&str>) -> StoreResult<Item> {
+    async fn create_item(&self, owner: &str, name: &str, description: Option<&str>, at: &str) -> StoreResult<Item> {
         let id = self
             .insert_with_new_id("item", |id| {
                 let mut item = record([
@@ -465,6 +475,8 @@ impl Store for DynamoStore {
                     ("id", n(id)),
                     ("name", s(name)),
                     ("owner", s(owner)),
+                    ("created_at", s(at)),
+                    ("updated_at", s(at)),
                 ]);
                 if let Some(description) = description {
                     item.insert("description".into(), s(description));
@@ -472,44 +484,56 @@ impl Store for DynamoStore {
                 item
             })
             .await?;
-        Ok(Item { id, name: name.to_string(), description: description.map(str::to_string), owner: owner.to_string() })
+        Ok(Item {
+            name: name.to_string(),
+            description: description.map(str::to_string),
+            id,
+            created_at: at.to_string(),
+            updated_at: at.to_string(),
+        })
     }
 
     async fn list_items(&self, owner: &str) -> StoreResult<Vec<Item>> {
-        self.query_all(&item_pk(owner)).await?.iter().map(to_item).collect()
+        self.query_all(&item_pk(owner), false).await?.iter().map(to_item).collect()
     }
 
     async fn get_item(&self, owner: &str, id: i64) -> StoreResult<Item> {
         to_item(&self.get(&item_pk(owner), &padded(id)).await?.ok_or(StoreError::NotFound)?)
     }
 
-    async fn update_item(&self, owner: &str, id: i64, patch: ItemPatch) -> StoreResult<Item> {
-        let mut sets = Vec::new();
+    async fn update_item(&self, owner: &str, id: i64, patch: ItemPatch, at: &str) -> StoreResult<Item> {
+        // One write, made only if a value differs; a refused condition means "no such
+        // item" or "nothing to change", which a read tells apart.
+        let (mut sets, mut differs) = (vec!["updated_at = :at"], Vec::new());
         let mut request = self
             .client
             .update_item()
             .table_name(&self.table)
             .key("pk", s(item_pk(owner)))
             .key("sk", s(padded(id)))
-            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":at", s(at))
             .return_values(ReturnValue::AllNew);
         if let Some(name) = patch.name {
             sets.push("#n = :n");
+            differs.push("#n <> :n");
             request = request.expression_attribute_names("#n", "name").expression_attribute_values(":n", s(name));
         }
         if let Some(description) = patch.description {
             sets.push("#d = :d");
+            differs.push("attribute_not_exists(#d) OR #d <> :d");
             request = request
                 .expression_attribute_names("#d", "description")
                 .expression_attribute_values(":d", s(description));
         }
-        if sets.is_empty() {
+        if differs.is_empty() {
             return self.get_item(owner, id).await;
         }
-        match request.update_expression(format!("SET {}", sets.join(", "))).send().await {
+        let condition = format!("attribute_exists(pk) AND ({})", differs.join(" OR "));
+        match request.update_expression(format!("SET {}", sets.join(", "))).condition_expression(condition).send().await
+        {
             Ok(out) => to_item(out.attributes.as_ref().ok_or(StoreError::NotFound)?),
             Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
-                Err(StoreError::NotFound)
+                self.get_item(owner, id).await
             }
             Err(err) => Err(StoreError::backend(err)),
         }

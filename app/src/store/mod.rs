@@ -95,7 +95,8 @@ pub struct Person {
     pub id: i64,
     /// Letters and spaces.
     pub name: String,
-    /// Unique, compared case-insensitively.
+    /// Unique; normalised as pydantic's `EmailStr` does (no surrounding blanks, domain in
+    /// lower case).
     #[schema(format = Email)]
     pub email: String,
 }
@@ -109,17 +110,23 @@ pub struct AuthUser {
     pub password_hash: String,
 }
 
-/// A seed-003 item, owned by the user who created it.
+/// A seed-003 item, as the original service answered it (fields in its order). Only the user
+/// who created it sees or changes it.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Item {
-    /// Assigned by the store, increasing.
-    pub id: i64,
     /// Short name.
     pub name: String,
     /// Free text, optional.
     pub description: Option<String>,
-    /// Username of the owner; only the owner sees or changes it.
-    pub owner: String,
+    /// Assigned by the store, increasing.
+    pub id: i64,
+    /// When it was created: UTC without an offset, as FastAPI writes a naive `datetime`
+    /// (`2025-01-31T09:30:00.123456`).
+    #[schema(example = "2025-01-31T09:30:00.123456")]
+    pub created_at: String,
+    /// When a value of it last changed (its creation until then), written likewise.
+    #[schema(example = "2025-01-31T09:45:12.654321")]
+    pub updated_at: String,
 }
 
 /// A partial update of an item: `None` leaves a field as it is.
@@ -144,6 +151,8 @@ pub trait Store: Send + Sync + 'static {
     async fn add_account(&self, username: &str, password_sha1: &str) -> StoreResult<()>;
     /// Removes a seed-000 account; `NotFound` if there is none.
     async fn remove_account(&self, username: &str) -> StoreResult<()>;
+    /// Whether a seed-000 account has this username.
+    async fn account_exists(&self, username: &str) -> StoreResult<bool>;
     /// All seed-000 usernames, sorted.
     async fn list_accounts(&self) -> StoreResult<Vec<String>>;
 
@@ -159,7 +168,8 @@ pub trait Store: Send + Sync + 'static {
     /// A page of the audit log, newest first.
     async fn audit_log(&self, offset: u64, limit: u64) -> StoreResult<AuditPage>;
 
-    /// Adds a person; `Conflict` if the email is taken.
+    /// Adds a person; `Conflict` if the email (compared as given: the route normalises it)
+    /// is taken.
     async fn add_person(&self, name: &str, email: &str) -> StoreResult<Person>;
     /// All people, oldest first.
     async fn list_people(&self) -> StoreResult<Vec<Person>>;
@@ -169,14 +179,15 @@ pub trait Store: Send + Sync + 'static {
     /// Adds a login user if no login user exists at all (seeds the demo user).
     async fn add_user_if_none(&self, user: &AuthUser) -> StoreResult<()>;
 
-    /// Creates an item owned by `owner`.
-    async fn create_item(&self, owner: &str, name: &str, description: Option<&str>) -> StoreResult<Item>;
-    /// The owner's items, oldest first.
+    /// Creates an item owned by `owner`, created (and updated) `at`.
+    async fn create_item(&self, owner: &str, name: &str, description: Option<&str>, at: &str) -> StoreResult<Item>;
+    /// The owner's items, newest first.
     async fn list_items(&self, owner: &str) -> StoreResult<Vec<Item>>;
     /// One of the owner's items; `NotFound` otherwise.
     async fn get_item(&self, owner: &str, id: i64) -> StoreResult<Item>;
-    /// Applies a partial update to one of the owner's items.
-    async fn update_item(&self, owner: &str, id: i64, patch: ItemPatch) -> StoreResult<Item>;
+    /// Applies a partial update to one of the owner's items; its `updated_at` becomes `at`
+    /// if a value changed, and stays as it was otherwise.
+    async fn update_item(&self, owner: &str, id: i64, patch: ItemPatch, at: &str) -> StoreResult<Item>;
     /// Deletes one of the owner's items.
     async fn delete_item(&self, owner: &str, id: i64) -> StoreResult<()>;
 

@@ -30,8 +30,11 @@ use super::{AuditEntry, AuditPage, AuthUser, Item, ItemPatch, Person, SharedStat
 use crate::cache::Cached;
 
 /// Schema versions, applied in order and recorded in `PRAGMA user_version`.
-const MIGRATIONS: &[M<'static>] =
-    &[M::up(include_str!("sqlite_schema_v1.sql")), M::up(include_str!("sqlite_schema_v2.sql"))];
+const MIGRATIONS: &[M<'static>] = &[
+    M::up(include_str!("sqlite_schema_v1.sql")),
+    M::up(include_str!("sqlite_schema_v2.sql")),
+    M::up(include_str!("sqlite_schema_v3.sql")),
+];
 
 /// Page cache of each read connection, in KiB as SQLite's negative `cache_size` says: hot
 /// data is served from the generation cache and the OS page cache, so a small one will do.
@@ -109,8 +112,22 @@ fn conflict_as(message: &'static str) -> impl Fn(rusqlite::Error) -> StoreError 
     }
 }
 
+/// The columns [`item_from_row`] reads, in its order (a macro, for `concat!`: the SQL is
+/// a literal, not a string built on every call).
+macro_rules! item_columns {
+    () => {
+        "id, name, description, created_at, updated_at"
+    };
+}
+
 fn item_from_row(row: &Row<'_>) -> rusqlite::Result<Item> {
-    Ok(Item { id: row.get(0)?, name: row.get(1)?, description: row.get(2)?, owner: row.get(3)? })
+    Ok(Item {
+        id: row.get(0)?,
+        name: row.get(1)?,
+        description: row.get(2)?,
+        created_at: row.get(3)?,
+        updated_at: row.get(4)?,
+    })
 }
 
 fn person_from_row(row: &Row<'_>) -> rusqlite::Result<Person> {
@@ -144,6 +161,15 @@ impl Store for SqliteStore {
             if removed == 0 { Err(StoreError::NotFound) } else { Ok(()) }
         })
         .await
+    }
+
+    async fn account_exists(&self, username: &str) -> StoreResult<bool> {
+        self.read(|c| {
+            c.prepare_cached("SELECT 1 FROM accounts WHERE username = ?1")?
+                .query_row([username], |_| Ok(()))
+                .optional()
+                .map(|found| found.is_some())
+        })
     }
 
     async fn list_accounts(&self) -> StoreResult<Vec<String>> {
@@ -207,7 +233,7 @@ impl Store for SqliteStore {
         let (name, email) = (name.to_owned(), email.to_owned());
         self.write(move |c| {
             c.prepare_cached(
-                "INSERT INTO people (name, email, email_key) VALUES (?1, ?2, lower(?2)) RETURNING id, name, email",
+                "INSERT INTO people (name, email, email_key) VALUES (?1, ?2, ?2) RETURNING id, name, email",
             )
             .and_then(|mut s| s.query_row(params![name, email], person_from_row))
             .map_err(conflict_as("email already registered"))
@@ -243,13 +269,16 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn create_item(&self, owner: &str, name: &str, description: Option<&str>) -> StoreResult<Item> {
-        let (owner, name, description) = (owner.to_owned(), name.to_owned(), description.map(str::to_owned));
-        self.writer.write(move |c| {
-            c.prepare_cached(
-                "INSERT INTO items (owner, name, description) VALUES (?1, ?2, ?3) RETURNING id, name, description, owner",
-            )
-            .and_then(|mut s| s.query_row(params![owner, name, description], item_from_row))
+    async fn create_item(&self, owner: &str, name: &str, description: Option<&str>, at: &str) -> StoreResult<Item> {
+        let (owner, name, description, at) =
+            (owner.to_owned(), name.to_owned(), description.map(str::to_owned), at.to_owned());
+        self.write(move |c| {
+            c.prepare_cached(concat!(
+                "INSERT INTO items (owner, name, description, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)
+                 RETURNING ",
+                item_columns!()
+            ))
+            .and_then(|mut s| s.query_row(params![owner, name, description, at], item_from_row))
             .map_err(StoreError::backend)
         })
         .await
@@ -258,28 +287,34 @@ impl Store for SqliteStore {
     async fn list_items(&self, owner: &str) -> StoreResult<Vec<Item>> {
         self.read(|c| {
             let mut stmt =
-                c.prepare_cached("SELECT id, name, description, owner FROM items WHERE owner = ?1 ORDER BY id")?;
+                c.prepare_cached(concat!("SELECT ", item_columns!(), " FROM items WHERE owner = ?1 ORDER BY id DESC"))?;
             stmt.query_map([owner], item_from_row)?.collect()
         })
     }
 
     async fn get_item(&self, owner: &str, id: i64) -> StoreResult<Item> {
         self.read(|c| {
-            c.prepare_cached("SELECT id, name, description, owner FROM items WHERE id = ?1 AND owner = ?2")?
+            c.prepare_cached(concat!("SELECT ", item_columns!(), " FROM items WHERE id = ?1 AND owner = ?2"))?
                 .query_row(params![id, owner], item_from_row)
                 .optional()
         })?
         .ok_or(StoreError::NotFound)
     }
 
-    async fn update_item(&self, owner: &str, id: i64, patch: ItemPatch) -> StoreResult<Item> {
-        let owner = owner.to_owned();
+    async fn update_item(&self, owner: &str, id: i64, patch: ItemPatch, at: &str) -> StoreResult<Item> {
+        let (owner, at) = (owner.to_owned(), at.to_owned());
         self.write(move |c| {
-            c.prepare_cached(
-                "UPDATE items SET name = coalesce(?1, name), description = coalesce(?2, description)
-                 WHERE id = ?3 AND owner = ?4 RETURNING id, name, description, owner",
-            )
-            .and_then(|mut s| s.query_row(params![patch.name, patch.description, id, owner], item_from_row).optional())
+            // Every expression of SET reads the row as it was before this UPDATE.
+            c.prepare_cached(concat!(
+                "UPDATE items SET name = coalesce(?1, name), description = coalesce(?2, description),
+                     updated_at = CASE WHEN coalesce(?1, name) IS NOT name OR coalesce(?2, description) IS NOT description
+                                       THEN ?5 ELSE updated_at END
+                 WHERE id = ?3 AND owner = ?4 RETURNING ",
+                item_columns!()
+            ))
+            .and_then(|mut s| {
+                s.query_row(params![patch.name, patch.description, id, owner, at], item_from_row).optional()
+            })
             .map_err(StoreError::backend)?
             .ok_or(StoreError::NotFound)
         })
@@ -305,4 +340,33 @@ impl Store for SqliteStore {
 
 fn clamp(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_version_1_database_migrates_with_its_items_and_people() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v1.db");
+        let mut conn = Connection::open(&path).unwrap();
+        Migrations::from_slice(&MIGRATIONS[..1]).to_latest(&mut conn).unwrap();
+        conn.execute_batch(
+            "INSERT INTO users (username, password_hash) VALUES ('demo', 'x');
+             INSERT INTO items (owner, name) VALUES ('demo', 'old');
+             INSERT INTO people (name, email, email_key) VALUES ('Mario', 'M.Rossi@Satispay.IT', 'm.rossi@satispay.it');",
+        )
+        .unwrap();
+        drop(conn);
+
+        let store = SqliteStore::open(&path).unwrap();
+        let old = &store.list_items("demo").await.unwrap()[0];
+        assert_eq!(old.created_at, old.updated_at);
+        assert!(old.created_at.starts_with("20") && old.created_at.contains('T'), "{}", old.created_at);
+        // Unique as pydantic normalises it: the domain's case aside, not the local part's.
+        let taken = store.add_person("Other", "M.Rossi@satispay.it").await;
+        assert!(matches!(taken, Err(StoreError::Conflict(_))), "{taken:?}");
+        assert!(store.add_person("Other", "m.rossi@satispay.it").await.is_ok());
+    }
 }

@@ -1,4 +1,4 @@
-//! Seed 003: `/auth/login` and `/items`.
+//! Seed 003: `/auth/login` and `/items`, answered as its FastAPI service answered.
 
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -6,7 +6,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
 
-use crate::server::{Backend, SECRET, TestServer, expect_error, json_with};
+use crate::server::{Backend, SECRET, TestServer, expect_detail, expect_error, expect_field_errors, json_with};
 
 fn now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
@@ -40,27 +40,46 @@ pub async fn login_gives_a_30_minute_bearer_token(backend: Backend) {
     assert_eq!(claims["sub"], "demo");
     let lifetime = claims["exp"].as_u64().unwrap() as i64 - now() as i64;
     assert!((1790..=1800).contains(&lifetime), "token lives {lifetime}s, not 30 minutes");
+    // A form only, as the README says: a JSON body has no form fields.
     let via_json = srv.post_json("/auth/login", &json!({"username": "demo", "password": "password123"})).await;
-    assert_eq!(via_json.status(), 200);
+    let errors =
+        expect_field_errors(via_json, 422, &[("missing", "body.username"), ("missing", "body.password")]).await;
+    assert_eq!(errors[0]["msg"], "Field required");
 }
 
 pub async fn login_refuses_bad_credentials(backend: Backend) {
     let srv = TestServer::start(backend).await;
-    expect_error(srv.post_form("/auth/login", &[("username", "demo"), ("password", "wrong")]).await, 401).await;
-    expect_error(srv.post_form("/auth/login", &[("username", "nobody"), ("password", "password123")]).await, 401).await;
-    expect_error(srv.post_form("/auth/login", &[("username", "demo")]).await, 400).await;
+    let incorrect = json!("Incorrect username or password");
+    let wrong = srv.post_form("/auth/login", &[("username", "demo"), ("password", "wrong")]).await;
+    assert_eq!(expect_detail(wrong, 401).await, incorrect);
+    let nobody = srv.post_form("/auth/login", &[("username", "nobody"), ("password", "password123")]).await;
+    assert_eq!(expect_detail(nobody, 401).await, incorrect);
+    let no_password = srv.post_form("/auth/login", &[("username", "demo")]).await;
+    let errors = expect_field_errors(no_password, 422, &[("missing", "body.password")]).await;
+    assert_eq!(errors[0]["input"], json!({"username": "demo"}));
+    // FastAPI reads an empty form field as a missing one.
+    let empty = srv.post_form("/auth/login", &[("username", ""), ("password", "")]).await;
+    expect_field_errors(empty, 422, &[("missing", "body.username"), ("missing", "body.password")]).await;
 
     let no_demo = TestServer::start_with(backend, &["--demo-user", "false"]).await;
-    expect_error(no_demo.post_form("/auth/login", &[("username", "demo"), ("password", "password123")]).await, 401)
-        .await;
+    let demo = no_demo.post_form("/auth/login", &[("username", "demo"), ("password", "password123")]).await;
+    assert_eq!(expect_detail(demo, 401).await, incorrect);
 }
 
 pub async fn impossible_usernames_just_fail_to_log_in(backend: Backend) {
     let srv = TestServer::start(backend).await;
-    for username in [String::new(), "a".repeat(2_000)] {
-        let response = srv.post_json("/auth/login", &json!({"username": username, "password": "password123"})).await;
-        expect_error(response, 401).await;
+    for username in ["a".repeat(2_000), "\u{0}".into(), "x/y".into()] {
+        let response =
+            srv.post_form("/auth/login", &[("username", username.as_str()), ("password", "password123")]).await;
+        expect_detail(response, 401).await;
     }
+}
+
+/// Whether `at` is a naive UTC timestamp as FastAPI writes one: `2025-01-31T09:30:00.123456`.
+fn is_naive_timestamp(at: &Value) -> bool {
+    let format =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]");
+    at.as_str().is_some_and(|at| time::PrimitiveDateTime::parse(at, &format).is_ok())
 }
 
 pub async fn items_crud(backend: Backend) {
@@ -69,47 +88,92 @@ pub async fn items_crud(backend: Backend) {
     let created = json_with(
         call(&srv, Method::POST, "/items", &token, Some(json!({"name": "notebook", "description": "plain ruled"})))
             .await,
-        201,
+        200,
     )
     .await;
+    let mut keys: Vec<&String> = created.as_object().unwrap().keys().collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["created_at", "description", "id", "name", "updated_at"], "{created}");
     assert_eq!((created["name"].clone(), created["description"].clone()), (json!("notebook"), json!("plain ruled")));
+    assert!(is_naive_timestamp(&created["created_at"]), "{created}");
+    assert_eq!(created["updated_at"], created["created_at"]);
     let id = created["id"].as_i64().unwrap();
-    let second = json_with(call(&srv, Method::POST, "/items", &token, Some(json!({"name": "pen"}))).await, 201).await;
+    let second = json_with(call(&srv, Method::POST, "/items", &token, Some(json!({"name": "pen"}))).await, 200).await;
     assert_eq!(second["description"], Value::Null);
 
     let listed = json_with(call(&srv, Method::GET, "/items", &token, None).await, 200).await;
-    assert_eq!(listed.as_array().unwrap().len(), 2);
+    assert_eq!(listed, json!([second, created]), "newest first");
     let one = json_with(call(&srv, Method::GET, &format!("/items/{id}"), &token, None).await, 200).await;
     assert_eq!(one, created);
 
-    let patched = json_with(
-        call(&srv, Method::PUT, &format!("/items/{id}"), &token, Some(json!({"description": "updated text"}))).await,
-        200,
-    )
-    .await;
+    let path = format!("/items/{id}");
+    let unchanged = json!({"name": "notebook", "description": "plain ruled"});
+    let same = json_with(call(&srv, Method::PUT, &path, &token, Some(unchanged)).await, 200).await;
+    assert_eq!(same, created, "no value changed, so neither did updated_at");
+    let patched =
+        json_with(call(&srv, Method::PUT, &path, &token, Some(json!({"description": "updated text"}))).await, 200)
+            .await;
     assert_eq!((patched["name"].clone(), patched["description"].clone()), (json!("notebook"), json!("updated text")));
-    let renamed = json_with(
-        call(&srv, Method::PUT, &format!("/items/{id}"), &token, Some(json!({"name": "journal"}))).await,
-        200,
+    assert_eq!(patched["created_at"], created["created_at"]);
+    assert!(
+        is_naive_timestamp(&patched["updated_at"]) && patched["updated_at"].as_str() > created["updated_at"].as_str()
+    );
+    let renamed = json_with(call(&srv, Method::PUT, &path, &token, Some(json!({"name": "journal"}))).await, 200).await;
+    assert_eq!((renamed["name"].clone(), renamed["description"].clone()), (json!("journal"), json!("updated text")));
+    let nothing = json_with(call(&srv, Method::PUT, &path, &token, Some(json!({}))).await, 200).await;
+    assert_eq!(nothing, renamed);
+
+    let deleted = call(&srv, Method::DELETE, &path, &token, None).await;
+    assert_eq!(deleted.status(), 204);
+    let not_found = json!("Item not found");
+    assert_eq!(expect_detail(call(&srv, Method::GET, &path, &token, None).await, 404).await, not_found);
+    assert_eq!(expect_detail(call(&srv, Method::DELETE, &path, &token, None).await, 404).await, not_found);
+    let put = call(&srv, Method::PUT, &path, &token, Some(json!({"name": "x"}))).await;
+    assert_eq!(expect_detail(put, 404).await, not_found);
+}
+
+pub async fn invalid_items_get_fastapis_field_errors(backend: Backend) {
+    let srv = TestServer::start(backend).await;
+    let token = srv.demo_token().await;
+    let post = |body: Value| call(&srv, Method::POST, "/items", &token, Some(body));
+    let errors =
+        expect_field_errors(post(json!({"description": "no name"})).await, 422, &[("missing", "body.name")]).await;
+    assert_eq!(errors[0]["input"], json!({"description": "no name"}));
+    let errors = expect_field_errors(post(json!({"name": ""})).await, 422, &[("string_too_short", "body.name")]).await;
+    assert_eq!(errors[0]["msg"], "String should have at least 1 character");
+    expect_field_errors(post(json!({"name": " \t"})).await, 422, &[("string_pattern_mismatch", "body.name")]).await;
+    let too_long = json!({"name": "x".repeat(201), "description": 7});
+    expect_field_errors(
+        post(too_long).await,
+        422,
+        &[("string_too_long", "body.name"), ("string_type", "body.description")],
     )
     .await;
-    assert_eq!((renamed["name"].clone(), renamed["description"].clone()), (json!("journal"), json!("updated text")));
-
-    let deleted = call(&srv, Method::DELETE, &format!("/items/{id}"), &token, None).await;
-    assert_eq!(deleted.status(), 204);
-    expect_error(call(&srv, Method::GET, &format!("/items/{id}"), &token, None).await, 404).await;
-    expect_error(call(&srv, Method::DELETE, &format!("/items/{id}"), &token, None).await, 404).await;
-    expect_error(call(&srv, Method::PUT, &format!("/items/{id}"), &token, Some(json!({"name": "x"}))).await, 404).await;
-    expect_error(call(&srv, Method::POST, "/items", &token, Some(json!({"description": "no name"}))).await, 400).await;
-    expect_error(call(&srv, Method::POST, "/items", &token, Some(json!({"name": ""}))).await, 400).await;
-    expect_error(call(&srv, Method::GET, "/items/abc", &token, None).await, 400).await;
+    let id = expect_field_errors(
+        call(&srv, Method::GET, "/items/abc", &token, None).await,
+        422,
+        &[("int_parsing", "path.id")],
+    )
+    .await;
+    assert_eq!(id[0]["input"], "abc");
+    let item = json_with(post(json!({"name": "notebook"})).await, 200).await;
+    let path = format!("/items/{}", item["id"]);
+    for (body, expected) in
+        [("", "missing"), ("null", "missing"), ("\n", "json_invalid"), ("[]", "model_attributes_type")]
+    {
+        let put = srv.request(Method::PUT, &path).bearer_auth(&token).header("content-type", "application/json");
+        let loc = if expected == "json_invalid" { "body.1" } else { "body" };
+        expect_field_errors(put.body(body).send().await.unwrap(), 422, &[(expected, loc)]).await;
+    }
+    let null_name = call(&srv, Method::PUT, &path, &token, Some(json!({"name": null}))).await;
+    assert_eq!(json_with(null_name, 200).await["name"], "notebook", "null leaves a field as it is");
 }
 
 pub async fn items_need_a_valid_token(backend: Backend) {
     let srv = TestServer::start(backend).await;
     let missing = srv.get("/items").await;
     assert_eq!(missing.headers()["www-authenticate"], "Bearer");
-    expect_error(missing, 401).await;
+    assert_eq!(expect_detail(missing, 401).await, "Not authenticated");
     let valid = srv.demo_token().await;
     let expired = forge("demo", now() - 5);
     let mut tampered = valid.clone();
@@ -129,13 +193,19 @@ pub async fn items_need_a_valid_token(backend: Backend) {
         &EncodingKey::from_secret(b"some other key entirely, not ours"),
     )
     .unwrap();
+    let invalid = json!("Could not validate credentials");
     for token in [expired.as_str(), tampered.as_str(), alg_none.as_str(), other_key.as_str(), "garbage"] {
-        expect_error(call(&srv, Method::GET, "/items", token, None).await, 401).await;
-        expect_error(call(&srv, Method::POST, "/items", token, Some(json!({"name": "x"}))).await, 401).await;
+        let get = call(&srv, Method::GET, "/items", token, None).await;
+        assert_eq!(get.headers()["www-authenticate"], "Bearer");
+        assert_eq!(expect_detail(get, 401).await, invalid);
+        let post = call(&srv, Method::POST, "/items", token, Some(json!({"name": "x"}))).await;
+        assert_eq!(expect_detail(post, 401).await, invalid);
     }
     let basic = srv.request(Method::GET, "/items").basic_auth("demo", Some("password123")).send().await.unwrap();
-    expect_error(basic, 401).await;
+    assert_eq!(expect_detail(basic, 401).await, "Not authenticated");
     assert_eq!(call(&srv, Method::GET, "/items", &valid, None).await.status(), 200);
+    let lower_case = srv.request(Method::GET, "/items").header("authorization", format!("bearer {valid}"));
+    assert_eq!(lower_case.send().await.unwrap().status(), 200, "the scheme's case does not matter");
     eprintln!("REPORT security-jwt: missing, expired, tampered, alg:none, foreign-key, garbage and Basic → 401");
 }
 
@@ -143,7 +213,7 @@ pub async fn users_only_see_their_own_items(backend: Backend) {
     let srv = TestServer::start(backend).await;
     let alice = srv.demo_token().await;
     let mallory = forge("mallory", now() + 600);
-    let item = json_with(call(&srv, Method::POST, "/items", &alice, Some(json!({"name": "secret"}))).await, 201).await;
+    let item = json_with(call(&srv, Method::POST, "/items", &alice, Some(json!({"name": "secret"}))).await, 200).await;
     let path = format!("/items/{}", item["id"]);
     assert_eq!(json_with(call(&srv, Method::GET, "/items", &mallory, None).await, 200).await, json!([]));
     expect_error(call(&srv, Method::GET, &path, &mallory, None).await, 404).await;
@@ -163,7 +233,7 @@ pub async fn login_is_rate_limited(backend: Backend) {
     let limited = srv.post_form("/auth/login", &[("username", "demo"), ("password", "password123")]).await;
     let retry_after: u64 = limited.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=60).contains(&retry_after), "Retry-After {retry_after}");
-    expect_error(limited, 429).await;
+    assert_eq!(expect_error(limited, 429).await["error"], "Rate limit exceeded: 5 per 1 minute");
     eprintln!("REPORT security-login: the 6th login in a minute → 429 with Retry-After");
 
     let relaxed = TestServer::start_with(backend, &["--rate-login", "8"]).await;
@@ -180,7 +250,8 @@ pub async fn items_are_rate_limited(backend: Backend) {
     let srv = TestServer::start(backend).await;
     let token = srv.demo_token().await;
     let started = Instant::now();
-    for i in 0..60 {
+    // The login was the first of the surface's 60 requests.
+    for i in 1..60 {
         let response = call(&srv, Method::GET, "/items", &token, None).await;
         assert_eq!(response.status(), 200, "request {i} was refused");
     }
@@ -195,5 +266,17 @@ pub async fn items_are_rate_limited(backend: Backend) {
         assert!(refilled <= started.elapsed().as_secs() + 1, "{refilled} requests past the limit");
     };
     assert!(limited.headers().contains_key("retry-after"));
-    expect_error(limited, 429).await;
+    assert_eq!(expect_error(limited, 429).await["error"], "Rate limit exceeded: 60 per 1 minute");
+}
+
+/// The README's "60 req/min globally" covers every route of seed 003, the login included.
+pub async fn logins_count_against_the_surfaces_limit(backend: Backend) {
+    let srv = TestServer::start_with(backend, &["--rate-items", "3", "--rate-login", "0"]).await;
+    let token = srv.demo_token().await;
+    assert_eq!(call(&srv, Method::GET, "/items", &token, None).await.status(), 200);
+    assert_eq!(srv.post_form("/auth/login", &[("username", "demo"), ("password", "wrong")]).await.status(), 401);
+    let login = srv.post_form("/auth/login", &[("username", "demo"), ("password", "password123")]).await;
+    assert_eq!(expect_error(login, 429).await["error"], "Rate limit exceeded: 3 per 1 minute");
+    expect_error(call(&srv, Method::GET, "/items", &token, None).await, 429).await;
+    assert_eq!(srv.get("/health").await.status(), 200, "/health is never limited");
 }

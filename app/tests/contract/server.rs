@@ -6,7 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use clap::Parser;
 use cloudcomp_app::config::Config;
 use reqwest::{Client, Method, RequestBuilder, Response};
-use serde_json::Value;
+use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
 /// The JWT key every test server uses, so tests can forge and expire tokens.
@@ -124,10 +124,49 @@ pub async fn json_with(response: Response, status: u16) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("body is not JSON ({e}): {text}"))
 }
 
-/// Checks an error response: the status, and a JSON body with a non-empty `error`.
+/// Checks an error response: the status, and a JSON body with a non-empty `error` (which
+/// every error body of the app has, beside the original service's keys).
 pub async fn expect_error(response: Response, status: u16) -> Value {
     let body = json_with(response, status).await;
     assert!(body["error"].as_str().is_some_and(|e| !e.is_empty()), "no error message in {body}");
-    assert!(body.get("detail").is_some(), "no detail field in {body}");
     body
+}
+
+/// Checks a seed 000 error (Flask): the status and `{"message": ...}` (with `error`
+/// repeating it); returns the message.
+pub async fn expect_message(response: Response, status: u16) -> String {
+    let body = expect_error(response, status).await;
+    let message = body["message"].as_str().unwrap_or_else(|| panic!("no message in {body}")).to_string();
+    assert_eq!(body, json!({"message": message, "error": message}));
+    message
+}
+
+/// Checks a seed 002 or 003 error (FastAPI): the status and `{"detail": ...}` (with an
+/// `error` besides); returns the detail.
+pub async fn expect_detail(response: Response, status: u16) -> Value {
+    let body = expect_error(response, status).await;
+    let keys: Vec<&String> = body.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["detail", "error"], "{body}");
+    body["detail"].clone()
+}
+
+/// Checks FastAPI's validation error: the status, and the `type` and `loc` of each field
+/// error (as `"body.name"`), in order; returns the list.
+pub async fn expect_field_errors(response: Response, status: u16, expected: &[(&str, &str)]) -> Vec<Value> {
+    let detail = expect_detail(response, status).await;
+    let errors = detail.as_array().unwrap_or_else(|| panic!("detail is not a list: {detail}")).clone();
+    let found: Vec<(String, String)> = errors
+        .iter()
+        .map(|e| {
+            let loc: Vec<String> =
+                e["loc"].as_array().unwrap().iter().map(|l| l.to_string().replace('"', "")).collect();
+            (e["type"].as_str().unwrap().to_string(), loc.join("."))
+        })
+        .collect();
+    let expected: Vec<(String, String)> = expected.iter().map(|(t, l)| (t.to_string(), l.to_string())).collect();
+    assert_eq!(found, expected, "{detail}");
+    for error in &errors {
+        assert!(error["msg"].as_str().is_some_and(|m| !m.is_empty()) && error.get("input").is_some(), "{error}");
+    }
+    errors
 }

@@ -87,6 +87,7 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/update", &["POST"]),
     ("/logs", &["GET"]),
     ("/users", &["GET"]),
+    ("/users/", &["GET"]),
     ("/user", &["POST"]),
     ("/auth/login", &["POST"]),
     ("/items", &["GET", "POST"]),

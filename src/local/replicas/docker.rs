@@ -90,9 +90,23 @@ impl ReplicaRuntime for Containers {
         Ok(Replica { id: id.to_string(), addr, pid: None, container: Some(name), release: release.id.clone() })
     }
 
-    async fn has_exited(&self, replica: &Replica) -> bool {
-        let Some(name) = &replica.container else { return true };
-        !self.docker.inspect_container(name, None).await.is_ok_and(|c| c.state.and_then(|s| s.running).unwrap_or(false))
+    async fn exited(&self, replica: &Replica) -> Option<String> {
+        let Some(name) = &replica.container else { return Some("no container".into()) };
+        let state = match self.docker.inspect_container(name, None).await {
+            Ok(container) => container.state.unwrap_or_default(),
+            Err(error) => return Some(format!("container {name} gone: {error}")),
+        };
+        if state.running == Some(true) {
+            return None;
+        }
+        let mut how = format!("exit code {}", state.exit_code.unwrap_or_default());
+        if state.oom_killed == Some(true) {
+            how.push_str(", out of memory");
+        }
+        if let Some(error) = state.error.filter(|e| !e.is_empty()) {
+            how.push_str(&format!(": {error}"));
+        }
+        Some(how)
     }
 
     async fn stop(&self, replica: Replica) {

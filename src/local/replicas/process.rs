@@ -69,8 +69,13 @@ impl ReplicaRuntime for Processes {
         Ok(Replica { id: id.to_string(), addr, pid, container: None, release: release.id.clone() })
     }
 
-    async fn has_exited(&self, replica: &Replica) -> bool {
-        self.children().get_mut(&replica.id).is_none_or(|child| !matches!(child.try_wait(), Ok(None)))
+    async fn exited(&self, replica: &Replica) -> Option<String> {
+        match self.children().get_mut(&replica.id).map(Child::try_wait) {
+            Some(Ok(None)) => None,
+            Some(Ok(Some(status))) => Some(status.to_string()),
+            Some(Err(error)) => Some(format!("lost: {error}")),
+            None => Some("not running".into()),
+        }
     }
 
     async fn stop(&self, replica: Replica) {

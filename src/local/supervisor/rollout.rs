@@ -5,20 +5,22 @@
 //! 2. once it passes a health check, put it in rotation (the release is proven: replicas
 //!    replacing crashed ones start from it now) and drain one old replica: out of rotation,
 //!    its requests under way finish (at most the deregistration delay), then it stops;
-//! 3. once that drain is over, start the next candidate.
+//! 3. once that drain is over, start the next candidate;
+//! 4. once every replica runs it and the desired count of them is in rotation, it is done
+//!    (and recorded in the history).
 //!
 //! So capacity never drops below the desired count. A candidate that exits, or does not pass
 //! a health check within the warmup (`instances.health_grace`), is stopped and the release
 //! refused: the replicas keep running the previous one, and any already replaced go back to
-//! it the same way.
+//! it the same way. So is a replica of the new release that exits once in rotation, before
+//! the deploy is done.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{Supervisor, now};
+use super::{Supervisor, exited_early, now, warmup_over};
 use crate::local::control::Request;
 use crate::local::history;
 use crate::local::pool::Backend;
@@ -64,12 +66,17 @@ pub(super) struct Draining {
 }
 
 impl Supervisor {
-    /// Starts deploying `request`'s release, in place of any deploy under way.
+    /// Starts deploying `request`'s release with its settings, in place of any deploy under
+    /// way. The same release with other settings is a deploy too: it is done once the
+    /// replicas match them.
     pub(super) fn deploy(&mut self, request: Request) {
         if let Some(candidate) = self.rollout.take().and_then(|r| r.candidate) {
             self.stop_in_background(candidate.replica);
         }
-        let Request { id, release, change } = request;
+        let Request { id, release, settings, change } = request;
+        if let Some(settings) = settings {
+            self.reconfigure(settings);
+        }
         self.deploy = Some(DeployStatus {
             request: id,
             release: release.id.clone(),
@@ -88,20 +95,14 @@ impl Supervisor {
         let Some(rollout) = &self.rollout else { return Ok(()) };
         if let Some(candidate) = &rollout.candidate {
             let (replica, until) = (candidate.replica.clone(), candidate.until);
-            if self.runtime.has_exited(&replica).await {
-                let lines = self.runtime.last_lines(&replica).await;
-                let why =
-                    format!("{} of release {} exited before passing its health checks", replica.id, replica.release);
-                self.refuse(with_lines(why, &lines));
-            } else if self.runtime.passes_health_check(&replica, &self.stack.health_check.path).await {
+            if let Some(how) = self.runtime.exited(&replica).await {
+                let why = self.failure(&replica, exited_early(&replica, &how)).await;
+                self.refuse(why);
+            } else if self.runtime.passes_health_check(&replica, &self.settings.health_check.path).await {
                 self.promote();
             } else if Instant::now() >= until {
-                let lines = self.runtime.last_lines(&replica).await;
-                let why = format!(
-                    "{} of release {} did not pass its health checks within the {} warmup (instances.health_grace)",
-                    replica.id, replica.release, self.stack.instances.health_grace
-                );
-                self.refuse(with_lines(why, &lines));
+                let why = self.failure(&replica, warmup_over(&replica, self.settings.health_grace)).await;
+                self.refuse(why);
             }
             return Ok(());
         }
@@ -111,11 +112,13 @@ impl Supervisor {
         let target = rollout.target.clone();
         let left = self.replicas.iter().filter(|r| r.release != target.id).count();
         if left == 0 {
-            self.finish();
+            if self.at_full_strength() {
+                self.finish();
+            }
             return Ok(());
         }
         let (replica, backend) = self.start(&target).await?;
-        let grace = Duration::from_secs(u64::from(self.stack.instances.health_grace.0));
+        let grace = self.settings.health_grace.duration();
         self.step(format!(
             "{} of release {} started ({left} replica(s) to replace); waiting for its health checks",
             replica.id, target.id
@@ -139,7 +142,7 @@ impl Supervisor {
             return;
         };
         let old = self.replicas.remove(at);
-        let delay = Duration::from_secs(u64::from(self.stack.instances.deregistration_delay.0));
+        let delay = self.settings.deregistration_delay.duration();
         self.step(format!("{new} passed its health checks and is in rotation; draining {}", old.id));
         match self.forget(&old.id) {
             Some(backend) => self.draining.push(Draining { replica: old, backend, until: Instant::now() + delay }),
@@ -183,7 +186,21 @@ impl Supervisor {
                 deploy.error = Some(why);
             }
         }
-        self.step(format!("every replica runs release {}", rollout.target.id));
+        self.step(format!("every replica runs release {} ({} in rotation)", rollout.target.id, self.replicas.len()));
+    }
+
+    /// Refuses the release being deployed when `replica`, which exited `how`, ran it: once
+    /// in rotation it is no better than a candidate that exited.
+    pub(super) async fn refuse_if_deploying(&mut self, replica: &Replica, how: &str) {
+        let deploying = self
+            .rollout
+            .as_ref()
+            .is_some_and(|r| r.refused.is_none() && r.target.id != r.previous.id && r.target.id == replica.release);
+        if deploying {
+            let what = format!("{} of release {} exited ({how}) during the deploy", replica.id, replica.release);
+            let why = self.failure(replica, what).await;
+            self.refuse(why);
+        }
     }
 
     /// Refuses the target for `why`: its candidate stops, the previous release is current
@@ -222,9 +239,4 @@ impl Supervisor {
         }
         self.event(what);
     }
-}
-
-/// `why`, followed by the replica's last `lines` when it wrote any.
-fn with_lines(why: String, lines: &str) -> String {
-    if lines.trim().is_empty() { why } else { format!("{why}; its last lines:\n{lines}") }
 }

@@ -14,6 +14,7 @@ use crate::local::control::Request;
 use crate::local::pool::{Backend, Pool};
 use crate::local::release::Release;
 use crate::local::replicas::{Replica, ReplicaRuntime};
+use crate::local::settings::LocalSettings;
 use crate::local::status::DeployState;
 
 /// Replicas that are only entries in a table: the test says which fail their health check
@@ -65,8 +66,8 @@ impl ReplicaRuntime for InMemory {
         Ok(Replica { id: id.to_string(), addr, pid: None, container: None, release: release.id.clone() })
     }
 
-    async fn has_exited(&self, replica: &Replica) -> bool {
-        self.state().exited.contains(&replica.id)
+    async fn exited(&self, replica: &Replica) -> Option<String> {
+        self.state().exited.contains(&replica.id).then(|| "exit status: 2".to_string())
     }
 
     async fn stop(&self, replica: Replica) {
@@ -79,8 +80,15 @@ impl ReplicaRuntime for InMemory {
 
     async fn passes_health_check(&self, replica: &Replica, _path: &str) -> bool {
         let state = self.state();
-        !state.failing.contains(&replica.id) && !state.unhealthy_releases.contains(&replica.release)
+        let answers = !state.exited.contains(&replica.id) && !state.failing.contains(&replica.id);
+        answers && !state.unhealthy_releases.contains(&replica.release)
     }
+}
+
+/// The settings of the stack whose `scaling`, `health_check` and `instances` sections are
+/// given in YAML.
+fn settings(sections: &str) -> LocalSettings {
+    LocalSettings::of(&crate::stack::parse(&format!("name: test\n{sections}")).expect("a valid stack"))
 }
 
 /// The release `name` of the app, with no environment.
@@ -96,12 +104,19 @@ struct Run {
 }
 
 impl Run {
-    /// A supervisor of the stack whose `scaling` and `health_check` sections are given in YAML.
+    /// A supervisor of release `a` of the stack whose `scaling`, `health_check` and
+    /// `instances` sections are given in YAML.
     fn new(sections: &str) -> Run {
-        let stack = crate::stack::parse(&format!("name: test\n{sections}")).expect("a valid stack");
-        let (runtime, pool) = (Arc::new(InMemory::default()), Arc::new(Pool::default()));
-        let supervisor =
-            Supervisor::new(stack, "http://127.0.0.1:1".into(), pool.clone(), runtime.clone(), release("a"));
+        Run::with(InMemory::default(), sections)
+    }
+
+    /// [`Run::new`], with replicas in `runtime`.
+    fn with(runtime: InMemory, sections: &str) -> Run {
+        let settings = settings(sections);
+        let (runtime, pool) = (Arc::new(runtime), Arc::new(Pool::default()));
+        let first = Request::new(release("a"), Some(settings.clone()), None);
+        let url = "http://127.0.0.1:1".to_string();
+        let supervisor = Supervisor::new("test".into(), settings, url, pool.clone(), runtime.clone(), first);
         Run { supervisor, runtime, pool }
     }
 
@@ -236,7 +251,7 @@ async fn an_exited_replica_is_replaced_on_the_next_tick() {
     run.runtime.state().exited.insert("r2".into());
     run.supervise(1, 0).await;
     assert_eq!(run.replicas(), ["r1", "r3"]);
-    assert!(run.events().contains(&"r2 exited; replacing it".to_string()), "{:?}", run.events());
+    assert!(run.events().contains(&"r2 exited (exit status: 2); replacing it".to_string()), "{:?}", run.events());
     assert_eq!(run.stopped(), ["r2"], "what is left of it is removed");
 }
 
@@ -248,7 +263,7 @@ instances: { health_grace: 10s, deregistration_delay: 5s }
 impl Run {
     /// Asks for `release`.
     fn deploy(&mut self, release: &Release) {
-        self.supervisor.deploy(Request::new(release.clone(), None));
+        self.supervisor.deploy(Request::new(release.clone(), None, None));
     }
 
     /// Supervises for `seconds`, checking after every tick that the balancer never has fewer
@@ -295,22 +310,23 @@ async fn a_deploy_replaces_one_replica_at_a_time_never_below_desired() {
         .filter(|e| e.starts_with("started") || e.contains("in rotation") || e.contains("drained"))
         .map(|e| e.split(" of release").next().unwrap().split(';').next().unwrap().to_string())
         .collect();
-    assert_eq!(
-        steps,
-        [
-            "started r1",
-            "started r2",
-            "started r3",
-            "r3 passed its health checks and is in rotation",
-            "r1 drained",
-            "started r4",
-            "r4 passed its health checks and is in rotation",
-            "r2 drained",
-        ]
-    );
+    let done = |r: &Release| format!("every replica runs release {} (2 in rotation)", r.id);
+    let expected = [
+        "started r1",
+        "started r2",
+        &done(&release("a")),
+        "started r3",
+        "r3 passed its health checks and is in rotation",
+        "r1 drained",
+        "started r4",
+        "r4 passed its health checks and is in rotation",
+        "r2 drained",
+        &done(&b),
+    ];
+    assert_eq!(steps, expected, "the first start, then the deploy");
     let history: Vec<(u32, String)> = run.supervisor.history.iter().map(|d| (d.number, d.release.id.clone())).collect();
-    assert_eq!(history, [(1, b.id.clone())], "the test's supervisor started without a history");
-    assert_eq!(run.supervisor.deploy.as_ref().unwrap().number, Some(1));
+    assert_eq!(history, [(1, release("a").id), (2, b.id.clone())], "the first start, then the deploy");
+    assert_eq!(run.supervisor.deploy.as_ref().unwrap().number, Some(2));
 }
 
 #[tokio::test(start_paused = true)]
@@ -333,7 +349,7 @@ async fn a_release_failing_its_health_checks_is_stopped_after_the_warmup_and_the
     run.runtime.state().exited.insert("r1".into());
     run.supervise(1, 0).await;
     assert_eq!(run.runtime.state().releases["r4"], release("a").id, "a crashed replica comes back on the kept release");
-    assert!(run.supervisor.history.is_empty(), "a refused release is not a deploy");
+    assert_eq!(run.supervisor.history.len(), 1, "a refused release is not a deploy");
 }
 
 #[tokio::test(start_paused = true)]
@@ -347,7 +363,7 @@ async fn a_release_that_exits_is_refused_at_once_with_its_last_lines() {
     let (state, error) = run.outcome();
     assert_eq!(state, DeployState::Failed);
     let error = error.unwrap();
-    assert!(error.contains("r3 of release") && error.contains("exited before passing"), "{error}");
+    assert!(error.contains("r3 of release") && error.contains("exited (exit status: 2) before passing"), "{error}");
     assert!(error.contains("invalid value 'not-a-number'"), "the replica's last lines: {error}");
     assert_eq!(run.in_rotation(), ["r1", "r2"]);
 }
@@ -381,4 +397,85 @@ async fn a_drained_replica_stops_once_its_requests_are_done_or_the_delay_is_over
     );
     assert_eq!(run.outcome().0, DeployState::Succeeded);
     drop(on_r2);
+}
+
+/// Supervises until the supervisor stops with an error, for at most a minute; the error and
+/// how long it took.
+async fn until_it_stops(run: &mut Run) -> (String, Duration) {
+    let started = tokio::time::Instant::now();
+    let minute = tokio::time::sleep(Duration::from_secs(60));
+    let error = run.supervisor.supervise(minute, |_| Ok(())).await.expect_err("the supervisor kept running");
+    (error.to_string(), started.elapsed())
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_first_release_that_exits_stops_the_supervisor_at_once_with_the_reason() {
+    let runtime = InMemory::default();
+    runtime.state().exiting_releases.insert(release("a").id);
+    let mut run = Run::with(runtime, DEPLOYS);
+    let (error, took) = until_it_stops(&mut run).await;
+    assert!(took < Duration::from_secs(1), "took {took:?}");
+    assert!(error.contains("r1 of release") && error.contains("exited (exit status: 2) before passing"), "{error}");
+    assert!(error.contains("invalid value 'not-a-number'"), "the replica's last lines: {error}");
+    let (state, reason) = run.outcome();
+    assert_eq!(state, DeployState::Failed);
+    assert!(error.ends_with(&reason.unwrap()), "the status file says why: {error}");
+    assert_eq!((run.started(), run.stopped()), (vec!["r1".into()], vec!["r1".into()]), "not restarted, removed");
+    assert!(run.pool.backends().is_empty());
+    assert!(run.supervisor.history.is_empty(), "a release that never ran is not a deploy");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_first_release_failing_its_health_checks_stops_the_supervisor_after_the_warmup() {
+    let runtime = InMemory::default();
+    runtime.state().unhealthy_releases.insert(release("a").id);
+    let mut run = Run::with(runtime, &DEPLOYS.replace("health_grace: 10s", "health_grace: 20s"));
+    let (error, took) = until_it_stops(&mut run).await;
+    assert!((Duration::from_secs(20)..Duration::from_secs(21)).contains(&took), "the 20 s warmup; took {took:?}");
+    assert!(error.contains("r1 of release") && error.contains("within the 20s warmup"), "{error}");
+    assert_eq!(run.outcome().0, DeployState::Failed);
+    assert_eq!(run.started(), ["r1"], "the warmup judges it, not the checks every 5 s");
+    assert_eq!(run.stopped(), ["r1"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn new_settings_move_the_replicas_to_their_bounds_without_a_new_release() {
+    let mut run = Run::new(DEPLOYS);
+    run.supervise(1, 0).await;
+    let history = run.supervisor.history.clone();
+    let wider = settings(&DEPLOYS.replace("min: 2, max: 2", "min: 3, max: 4"));
+    run.supervisor.deploy(Request::new(release("a"), Some(wider.clone()), None));
+    assert_eq!(run.outcome().0, DeployState::Rolling, "done once the third replica is in rotation");
+    run.supervise(1, 0).await;
+    assert_eq!((run.replicas(), run.in_rotation()), (vec!["r1".into(), "r2".into(), "r3".into()], run.replicas()));
+    assert_eq!(run.outcome(), (DeployState::Succeeded, None));
+    assert_eq!(run.supervisor.history, history, "the same release: no new deploy");
+    assert_eq!(run.supervisor.status().settings, Some(wider));
+    let said = run.events();
+    assert!(said.contains(&"settings changed: scaling.max 2 → 4, scaling.min 2 → 3".to_string()), "{said:?}");
+
+    let narrower = settings(&DEPLOYS.replace("min: 2, max: 2", "min: 1, max: 1"));
+    run.supervisor.deploy(Request::new(release("a"), Some(narrower), None));
+    run.supervise(1, 0).await;
+    assert_eq!((run.replicas(), run.stopped()), (vec!["r3".into()], vec!["r1".into(), "r2".into()]), "oldest first");
+    assert_eq!(run.outcome(), (DeployState::Succeeded, None));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_new_replica_exiting_once_in_rotation_refuses_the_release() {
+    let mut run = Run::new(DEPLOYS);
+    run.supervise(1, 0).await;
+    let b = release("b");
+    run.deploy(&b);
+    run.supervise(1, 0).await;
+    assert!(run.in_rotation().contains(&"r3".to_string()), "r3 of b serves: {:?}", run.events());
+    assert_eq!(run.outcome().0, DeployState::Rolling);
+    run.runtime.state().exited.insert("r3".into());
+    run.supervise_at_full_capacity(2).await;
+    let (state, error) = run.outcome();
+    assert_eq!(state, DeployState::Failed);
+    let error = error.unwrap();
+    assert!(error.contains("r3 of release") && error.contains("exited (exit status: 2) during the deploy"), "{error}");
+    assert!(run.releases().iter().all(|(_, on)| *on == release("a").id), "back on a: {:?}", run.releases());
+    assert_eq!(run.supervisor.release, release("a"));
 }

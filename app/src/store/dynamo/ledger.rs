@@ -235,7 +235,7 @@ impl Ledger for DynamoStore {
 
     async fn list_users(&self) -> StoreResult<Vec<CalcUser>> {
         let mut users: Vec<CalcUser> = self
-            .query_all(USER)
+            .query_all(USER, true)
             .await?
             .iter()
             .filter(|item| !is_deleted(item))
@@ -284,7 +284,7 @@ impl Ledger for DynamoStore {
 
     async fn list_operations(&self) -> StoreResult<Vec<Operation>> {
         let mut operations: Vec<Operation> =
-            self.query_all(OPERATION).await?.iter().map(to_operation).collect::<StoreResult<_>>()?;
+            self.query_all(OPERATION, true).await?.iter().map(to_operation).collect::<StoreResult<_>>()?;
         operations.sort_by(|a, b| a.kind.cmp(&b.kind));
         Ok(operations)
     }
@@ -338,7 +338,8 @@ impl Ledger for DynamoStore {
 
     async fn delete_operation(&self, id: &str) -> StoreResult<()> {
         let operation = self.get_operation(id).await?;
-        let referenced = self.query_all(RECORD).await?.iter().any(|r| text(r, "operation_id").is_ok_and(|o| o == id));
+        let referenced =
+            self.query_all(RECORD, true).await?.iter().any(|r| text(r, "operation_id").is_ok_and(|o| o == id));
         if referenced {
             return Err(StoreError::ForeignKey);
         }
@@ -366,7 +367,7 @@ impl Ledger for DynamoStore {
 
     async fn list_records(&self, user_id: Option<&str>) -> StoreResult<Vec<Record>> {
         let mut records: Vec<Record> = self
-            .query_all(RECORD)
+            .query_all(RECORD, true)
             .await?
             .iter()
             .filter(|item| !is_deleted(item))
