@@ -60,6 +60,37 @@ pub struct Config {
     #[arg(long, env = "CLOUDCOMP_DEMO_USER", default_value_t = true, action = clap::ArgAction::Set)]
     pub demo_user: bool,
 
+    /// Seed the calculator's default accounts (`defaultclient@client.as`,
+    /// `defaultadmin@admin.as`) when it has no users yet.
+    #[arg(long, env = "CLOUDCOMP_CALC_ACCOUNTS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub calc_accounts: bool,
+
+    /// Password of the seeded `defaultclient@client.as`.
+    #[arg(
+        long,
+        env = "CLOUDCOMP_CALC_CLIENT_PASSWORD",
+        default_value = "Test1234!",
+        hide_default_value = true,
+        hide_env_values = true
+    )]
+    pub calc_client_password: String,
+
+    /// Password of the seeded `defaultadmin@admin.as`.
+    #[arg(
+        long,
+        env = "CLOUDCOMP_CALC_ADMIN_PASSWORD",
+        default_value = "adminpass",
+        hide_default_value = true,
+        hide_env_values = true
+    )]
+    pub calc_admin_password: String,
+
+    /// The `admin_password` that the calculator's `POST /admin` requires to create an admin.
+    /// Unset: the seeded admin's password while the default accounts are seeded; otherwise
+    /// no admin can be created that way.
+    #[arg(long, env = "CLOUDCOMP_CALC_ADMIN_SECRET", hide_env_values = true)]
+    pub calc_admin_secret: Option<String>,
+
     /// Requests per minute per client IP on `POST /auth/login` (0 = unlimited).
     #[arg(long, env = "CLOUDCOMP_RATE_LOGIN", default_value_t = 5)]
     pub rate_login: u32,

@@ -7,6 +7,7 @@ use axum::body::Bytes;
 
 use crate::auth::Tokens;
 use crate::cache::Cached;
+use crate::calc::Calculator;
 use crate::ratelimit::RateLimits;
 use crate::store::Store;
 
@@ -18,6 +19,8 @@ pub struct AppContext {
     pub dynamo: Option<DynamoUsers>,
     /// Signs and checks access tokens.
     pub tokens: Tokens,
+    /// Seed 004's calculator: its store, tokens and admin secret.
+    pub calc: Calculator,
     /// The value `POST /update` requires in its `API-Key` header.
     pub api_key: String,
     /// Per-IP limits by route group, counted in the store.

@@ -146,6 +146,7 @@ impl From<StoreError> for ApiError {
         match err {
             StoreError::Conflict(what) => ApiError::bad_request(what),
             StoreError::NotFound => ApiError::NotFound,
+            StoreError::InsufficientFunds | StoreError::ForeignKey => ApiError::bad_request(err.to_string()),
             StoreError::Backend(cause) => ApiError::Internal(cause),
         }
     }

@@ -5,6 +5,8 @@
 //! - [`routes`]: the HTTP surface, one module per seed contract, assembled by [`app`]; the
 //!   OpenAPI document served at `/openapi.json` is generated from the same route definitions.
 //! - [`store`]: the [`store::Store`] trait with its SQLite and DynamoDB backends.
+//! - [`calc`]: seed 004's calculator (its own routes, errors, tokens and [`calc::ledger::Ledger`]
+//!   store trait, which both backends implement), mounted under `/calc`.
 //! - [`auth`], [`ratelimit`]: JWT + argon2 for seed 003; per-IP limits by route group,
 //!   counted in the store so that every instance enforces one limit.
 //! - [`jwt_parameter`]: the JWT key from SSM, shared by every instance.
@@ -26,6 +28,7 @@
 mod allocator;
 pub mod auth;
 pub mod cache;
+pub mod calc;
 pub mod config;
 pub mod context;
 pub mod error;
@@ -53,6 +56,8 @@ pub use routes::app;
 pub use run::run;
 
 use crate::auth::{DEMO_USER, Tokens};
+use crate::calc::Calculator;
+use crate::calc::ledger::Ledger;
 use crate::config::{Config, StoreKind};
 use crate::context::{AppContext, DynamoUsers, ResponseCache};
 use crate::ratelimit::{Limit, RateLimits};
@@ -65,15 +70,18 @@ pub async fn build_context(config: &Config) -> anyhow::Result<Arc<AppContext>> {
         Some(table) => Some(connect_dynamo(config, aws_sdk_config(config, &aws).await, table).await?),
         None => None,
     };
-    let store: Arc<dyn Store> = match (config.store, &dynamo) {
-        (StoreKind::Dynamodb, Some(dynamo)) => dynamo.clone(),
+    let (store, ledger): (Arc<dyn Store>, Arc<dyn Ledger>) = match (config.store, &dynamo) {
+        (StoreKind::Dynamodb, Some(dynamo)) => (dynamo.clone(), dynamo.clone()),
         (StoreKind::Dynamodb, None) => {
             anyhow::bail!("--store dynamodb needs a table (--table or CLOUDCOMP_TABLE)")
         }
-        (StoreKind::Sqlite, _) => Arc::new(
-            SqliteStore::open(&config.db_path)
-                .with_context(|| format!("cannot open the SQLite database {}", config.db_path.display()))?,
-        ),
+        (StoreKind::Sqlite, _) => {
+            let sqlite = Arc::new(
+                SqliteStore::open(&config.db_path)
+                    .with_context(|| format!("cannot open the SQLite database {}", config.db_path.display()))?,
+            );
+            (sqlite.clone(), sqlite)
+        }
     };
     let secret = match (&config.jwt_secret, &config.jwt_secret_parameter) {
         (Some(secret), _) => secret.as_bytes().to_vec(),
@@ -91,10 +99,21 @@ pub async fn build_context(config: &Config) -> anyhow::Result<Arc<AppContext>> {
     if config.demo_user {
         seed_demo_user(store.as_ref()).await?;
     }
+    let accounts = config.calc_accounts.then(|| calc::SeedAccounts {
+        client_password: config.calc_client_password.clone(),
+        admin_password: config.calc_admin_password.clone(),
+    });
+    calc::seed(ledger.as_ref(), accounts.as_ref()).await.context("cannot seed the calculator")?;
+    let admin_secret =
+        config.calc_admin_secret.clone().or_else(|| config.calc_accounts.then(|| config.calc_admin_password.clone()));
     Ok(Arc::new(AppContext {
         store: store.clone(),
-        dynamo: dynamo.map(|table| DynamoUsers { table, write_sample: config.store == StoreKind::Sqlite }),
+        dynamo: dynamo.map(|table| DynamoUsers {
+            table: table as Arc<dyn Store>,
+            write_sample: config.store == StoreKind::Sqlite,
+        }),
         tokens: Tokens::new(&secret),
+        calc: Calculator { ledger, tokens: calc::tokens::Tokens::new(&secret), admin_secret },
         api_key: config.api_key.clone(),
         limits: RateLimits {
             store,
@@ -124,7 +143,7 @@ async fn aws_sdk_config<'a>(config: &Config, cell: &'a OnceCell<SdkConfig>) -> &
     .await
 }
 
-async fn connect_dynamo(config: &Config, aws: &SdkConfig, table: &str) -> anyhow::Result<Arc<dyn Store>> {
+async fn connect_dynamo(config: &Config, aws: &SdkConfig, table: &str) -> anyhow::Result<Arc<DynamoStore>> {
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), table);
     if config.create_table {
         store.ensure_table().await.with_context(|| format!("cannot create the DynamoDB table {table}"))?;

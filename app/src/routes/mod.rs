@@ -33,6 +33,9 @@ pub use accounts::SAMPLE_ACCOUNT;
 /// Largest request body accepted; larger ones get 413.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
+/// Where seed 004's calculator is mounted: its `/api/v1/users` would collide with seed 000's.
+pub const CALC_PREFIX: &str = "/calc";
+
 /// A router of some routes with their OpenAPI paths.
 type Routes = OpenApiRouter<Arc<AppContext>>;
 
@@ -63,6 +66,7 @@ fn mounted(limiter: impl Fn(Group) -> Option<Arc<GroupLimiter>>) -> Routes {
         .merge(limited(global, limiter(Group::Global)))
         .merge(login)
         .merge(limited(items::routes(), limiter(Group::Items)))
+        .nest(CALC_PREFIX, limited(crate::calc::routes::routes(), limiter(Group::Global)))
 }
 
 /// `routes` behind `limiter`'s middleware, when the group has a limit; documented as

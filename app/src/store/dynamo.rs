@@ -21,6 +21,7 @@
 //! the highest sequence number is the state. Every read is strongly consistent,
 //! so a write through one instance is seen by the next request on any other.
 
+mod ledger;
 mod ratelimit;
 
 use std::collections::HashMap;

@@ -32,6 +32,13 @@ pub enum StoreError {
     /// The addressed record does not exist (or belongs to someone else).
     #[error("not found")]
     NotFound,
+    /// A charge would take a balance below 0; nothing changed.
+    #[error("insufficient funds")]
+    InsufficientFunds,
+    /// A foreign-key rule refused the change: the row is still referenced, or references
+    /// a row that does not exist.
+    #[error("foreign key violation")]
+    ForeignKey,
     /// The database itself failed.
     #[error("storage backend failed")]
     Backend(#[source] anyhow::Error),

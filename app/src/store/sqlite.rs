@@ -18,6 +18,7 @@ use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, TransactionBehavior, params};
 use rusqlite_migration::{M, Migrations};
 
+mod ledger;
 mod ratelimit;
 mod writer;
 
@@ -29,8 +30,11 @@ use super::{AuditEntry, AuditPage, AuthUser, Item, ItemPatch, Person, SharedStat
 use crate::cache::Cached;
 
 /// Schema versions, applied in order and recorded in `PRAGMA user_version`.
-const MIGRATIONS: &[M<'static>] =
-    &[M::up(include_str!("sqlite_schema_v1.sql")), M::up(include_str!("sqlite_schema_v2.sql"))];
+const MIGRATIONS: &[M<'static>] = &[
+    M::up(include_str!("sqlite_schema_v1.sql")),
+    M::up(include_str!("sqlite_schema_v2.sql")),
+    M::up(include_str!("sqlite_schema_v3.sql")),
+];
 
 /// Page cache of each read connection, in KiB as SQLite's negative `cache_size` says: hot
 /// data is served from the generation cache and the OS page cache, so a small one will do.

@@ -3,6 +3,9 @@
 //! Every test below runs twice: `sqlite::<name>` and `dynamodb::<name>`.
 
 mod accounts;
+mod calc_auth;
+mod calc_client;
+mod calc_resources;
 mod errors;
 mod items;
 mod people;
@@ -66,4 +69,17 @@ on_both_stores!(
     errors::openapi_documents_every_route,
     errors::undecodable_path_parameters_are_refused_as_json,
     errors::an_unread_body_closes_the_connection_and_says_so,
+    calc_auth::login_sets_the_four_cookies,
+    calc_auth::login_registers_new_clients_with_a_good_password,
+    calc_auth::cookies_need_the_csrf_double_submit,
+    calc_auth::expired_and_forged_tokens_are_refused,
+    calc_auth::roles_come_from_the_token,
+    calc_auth::refresh_and_logout,
+    calc_auth::admins_are_made_with_the_admin_secret,
+    calc_resources::operations_are_seeded_and_admins_manage_them,
+    calc_resources::process_operation_computes_charges_and_refuses,
+    calc_resources::listings_page_filter_and_select,
+    calc_resources::clients_see_only_their_own_records,
+    calc_resources::admins_manage_users,
+    calc_resources::credit_is_never_overspent_under_concurrency,
 );
