@@ -29,13 +29,29 @@ wait_http() { for _ in $(seq 1 100); do curl -sf "$1" >/dev/null && return 0; sl
 
 hello_port=$(free_port); app_port=$(free_port)
 "$bin/bench-hello" "127.0.0.1:$hello_port" & pids+=($!)
-CLOUDCOMP_LOG=warn "$bin/cloudcomp-app" --listen "127.0.0.1:$app_port" --db-path "$work/app.db" & app_pid=$!; pids+=($app_pid)
+# No rate limit on /items: the benchmark measures the handler, not the limiter's refusals.
+CLOUDCOMP_LOG=warn "$bin/cloudcomp-app" --listen "127.0.0.1:$app_port" --db-path "$work/app.db" --rate-items 0 \
+  & app_pid=$!; pids+=($app_pid)
 hello=http://127.0.0.1:$hello_port; app=http://127.0.0.1:$app_port
 wait_http "$hello/"; wait_http "$app/health"
 for i in $(seq 1 100); do
   curl -sf -o /dev/null -X POST "$app/api/v1/users" -H 'content-type: application/json' \
     -d "{\"username\": \"user$i\", \"password\": \"5baa61e4c9b93f3f0682250b6cf8331b7ee68fd8\"}"
 done
+json_field() { python3 -c "import sys, json; print(json.load(sys.stdin)[\"$1\"])"; }
+# Seed 003: the demo user's bearer token and 20 items.
+items_token=$(curl -sf -X POST "$app/auth/login" -d 'username=demo&password=password123' | json_field access_token)
+for i in $(seq 1 20); do
+  curl -sf -o /dev/null -X POST "$app/items" -H "Authorization: Bearer $items_token" \
+    -H 'content-type: application/json' -d "{\"name\": \"item $i\", \"description\": \"benchmark item\"}"
+done
+# Seed 004: the seeded admin, with credit for every operation the benchmark runs.
+calc_token=$(curl -sf -X POST "$app/calc/login" -H 'content-type: application/json' \
+  -d '{"email": "defaultadmin@admin.as", "password": "adminpass"}' | json_field access_token)
+admin_id=$(curl -sf "$app/calc/api/v1/users?email=defaultadmin@admin.as" -H "Authorization: Bearer $calc_token" \
+  | python3 -c 'import sys, json; print(json.load(sys.stdin)["users"][0]["id"])')
+curl -sf -o /dev/null -X PATCH "$app/calc/api/v1/users/$admin_id" -H "Authorization: Bearer $calc_token" \
+  -H 'content-type: application/json' -d '{"balance": 1000000000000000}'
 
 # measure <connections> <url> [lua script] -> sets $rps $p99 $non2xx $sock
 measure() {
@@ -56,12 +72,13 @@ echo "wrk -t$threads -d$duration on $(nproc) cores, $(uname -r); reads: median o
 row "endpoint" "conns" "req/s" "p99" "non2xx" "sockerr"
 printf '|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..36})" "-------" "------------" "----------" "--------" "--------"
 declare -A samples errors
-names=(hello health users status)
-declare -A urls=([hello]="$hello/" [health]="$app/health" [users]="$app/api/v1/users" [status]="$app/status")
-declare -A labels=([hello]="bare hyper: GET / (ok)" [health]="app: GET /health" [users]="app: GET /api/v1/users (100 users)" [status]="app: GET /status")
+names=(hello health users status items)
+declare -A urls=([hello]="$hello/" [health]="$app/health" [users]="$app/api/v1/users" [status]="$app/status" [items]="$app/items")
+declare -A labels=([hello]="bare hyper: GET / (ok)" [health]="app: GET /health" [users]="app: GET /api/v1/users (100 users)" [status]="app: GET /status" [items]="app: GET /items (20, bearer)")
+declare -A scripts=([items]=bench/lua/bearer_get.lua)
 for _ in $(seq 1 "$rounds"); do
   for name in "${names[@]}"; do
-    measure 64 "${urls[$name]}"
+    TOKEN=$items_token measure 64 "${urls[$name]}" "${scripts[$name]:-}"
     samples[$name]="${samples[$name]:-} $rps"
     errors[$name]=$(( ${errors[$name]:-0} + non2xx + sock ))
   done
@@ -72,8 +89,10 @@ for name in "${names[@]}"; do
   med[$name]=$(median ${samples[$name]})
   row "${labels[$name]}" 64 "${med[$name]}" "-" "${errors[$name]}" "-"
 done
-base=${med[hello]}; health=${med[health]}; users=${med[users]}; status=${med[status]}
+base=${med[hello]}; health=${med[health]}; users=${med[users]}; status=${med[status]}; items=${med[items]}
 run "app: POST /update (durable)" 64 "$app/update" bench/lua/update.lua; writes=$rps
+TOKEN=$calc_token run "app: POST /calc/.../process_operation" 64 "$app/calc/api/v1/process_operation" bench/lua/process.lua
+operations=$rps
 run "app: mixed r/w, 1000 connections" 1000 "$app/" bench/lua/mixed.lua
 rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$app_pid/status")
 total=$(curl -sf "$app/logs?per_page=1" | python3 -c 'import sys,json; print(json.load(sys.stdin)["total"])')
@@ -84,7 +103,10 @@ echo "bare hyper baseline (median):     $base req/s (rounds:${samples[hello]})"
 echo "GET /health vs bare hyper:        $(pct "$health" "$base")"
 echo "GET /api/v1/users vs bare hyper:  $(pct "$users" "$base")"
 echo "GET /status vs bare hyper:        $(pct "$status" "$base")"
+echo "GET /items vs bare hyper:         $(pct "$items" "$base")"
 echo "durable writes/s (POST /update):  $writes  (audit log rows now: $total)"
+records=$(curl -sf "$app/calc/api/v1/records?page_size=1" -H "Authorization: Bearer $calc_token" | json_field total_pages)
+echo "durable operations/s (seed 004):  $operations  (records now: $records)"
 echo "app peak RSS:                     $((rss_kb / 1024)) MB"
 
 if [ "${FASTAPI:-0}" = 1 ]; then

@@ -369,7 +369,7 @@ fn new_settings_on_a_running_stack_are_applied_and_app_settings_rolled_out() {
     assert_ne!(now["release"], first["release"]);
     assert_eq!(replica_releases(&now), vec![now["release"].as_str().unwrap().to_string(); 3], "{now:#}");
     let last = now["deploys"].as_array().unwrap().last().unwrap().clone();
-    assert_eq!(last["change"], "env CLOUDCOMP_DEMO_USER");
+    assert_eq!(last["change"], "env CLOUDCOMP_CALC_ACCOUNTS, CLOUDCOMP_DEMO_USER");
 
     destroy(f);
 }

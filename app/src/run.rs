@@ -7,6 +7,9 @@ use std::io::IsTerminal;
 
 use clap::Parser;
 use tokio::signal::unix::{SignalKind, signal};
+use tracing::Level;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::prelude::*;
 
 use crate::config::Config;
 
@@ -14,11 +17,18 @@ use crate::config::Config;
 pub fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<()> {
     let config = Config::parse_from(args);
     let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    tracing_subscriber::fmt()
-        .with_ansi(colour)
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("CLOUDCOMP_LOG").unwrap_or_else(|_| "info".into()))
-        .init();
+    tracing_subscriber::fmt().with_ansi(colour).finish().with(log_filter()).init();
     tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(serve(config))
+}
+
+/// What `CLOUDCOMP_LOG` asks to log (`warn`, or `info,cloudcomp_app::store=debug`: a default
+/// level and levels by target); `info` when it is unset or does not parse. (Targets, not
+/// `EnvFilter`: no regex engine in the image.)
+fn log_filter() -> Targets {
+    std::env::var("CLOUDCOMP_LOG")
+        .ok()
+        .and_then(|directives| directives.parse().ok())
+        .unwrap_or_else(|| Targets::new().with_default(Level::INFO))
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

@@ -1,0 +1,2 @@
+-- A GET with `Authorization: Bearer $TOKEN`.
+wrk.headers["Authorization"] = "Bearer " .. os.getenv("TOKEN")
