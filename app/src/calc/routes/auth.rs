@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 use utoipa_axum::routes;
 
 use super::{Done, Routes, TAG};
-use crate::calc::docs::{BadRequest, Internal, TokenInvalid, TokenRequired, TooLarge};
+use crate::calc::docs::{BadRequest, TooLarge};
 use crate::calc::error::{CalcError, Refusal};
 use crate::calc::fields::Fields;
 use crate::calc::model::{CalcUser, NewUser, Role};
@@ -79,7 +79,6 @@ struct LoggedIn {
         (status = 401, description = "`Invalid email or password`, or `Password does not meet the requirements.` \
             for a new client.", body = Refusal),
         (status = 413, response = TooLarge),
-        (status = 500, response = Internal),
     )
 )]
 async fn login(State(ctx): State<Arc<AppContext>>, mut body: Fields) -> Result<Response, CalcError> {
@@ -177,10 +176,7 @@ struct Refreshed {
     security(("calc_refresh" = [])),
     responses(
         (status = 200, description = "A new access token: `access_token_cookie` and `csrf_access_token` are set.", body = Refreshed),
-        (status = 401, response = TokenRequired),
         (status = 404, description = "`User not found.`: the user was deleted.", body = Refusal),
-        (status = 422, response = TokenInvalid),
-        (status = 500, response = Internal),
     )
 )]
 async fn refresh(
@@ -230,7 +226,6 @@ struct NewAdmin {
         (status = 401, description = "`Invalid password`: not the admin secret.", body = Refusal),
         (status = 409, description = "`User already exists.`", body = Refusal),
         (status = 413, response = TooLarge),
-        (status = 500, response = Internal),
     )
 )]
 async fn admin(State(ctx): State<Arc<AppContext>>, mut body: Fields) -> Result<Response, CalcError> {

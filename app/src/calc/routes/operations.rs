@@ -12,7 +12,7 @@ use utoipa_axum::routes;
 
 use super::{Done, Routes, TAG};
 use crate::calc::compute::Kind;
-use crate::calc::docs::{BadRequest, Forbidden, Internal, TokenInvalid, TokenRequired, TooLarge};
+use crate::calc::docs::{BadRequest, Forbidden, TooLarge};
 use crate::calc::error::{CalcError, Refusal};
 use crate::calc::fields::Fields;
 use crate::calc::listing::{Attribute, Listing};
@@ -81,9 +81,6 @@ struct Changed {
     responses(
         (status = 200, description = "`{\"operations\": [...], \"total_pages\": n}`, by type.", body = Object),
         (status = 400, description = "An unknown parameter or field, or a bad page.", body = Refusal),
-        (status = 401, response = TokenRequired),
-        (status = 422, response = TokenInvalid),
-        (status = 500, response = Internal),
     )
 )]
 async fn list(
@@ -105,11 +102,8 @@ async fn list(
     responses(
         (status = 201, description = "`Operation created successfully`.", body = Changed),
         (status = 400, response = BadRequest),
-        (status = 401, response = TokenRequired),
         (status = 403, response = Forbidden),
         (status = 413, response = TooLarge),
-        (status = 422, response = TokenInvalid),
-        (status = 500, response = Internal),
     )
 )]
 async fn create(
@@ -141,10 +135,7 @@ async fn create(
     params(("id" = String, Path, description = "The operation's id.")),
     responses(
         (status = 200, description = "The operation.", body = Operation),
-        (status = 401, response = TokenRequired),
         (status = 404, description = "`Operation not found.`", body = Refusal),
-        (status = 422, response = TokenInvalid),
-        (status = 500, response = Internal),
     )
 )]
 async fn read(
@@ -167,12 +158,9 @@ async fn read(
     responses(
         (status = 200, description = "`Operation updated successfully`, with the operation as it is now.", body = Changed),
         (status = 400, response = BadRequest),
-        (status = 401, response = TokenRequired),
         (status = 403, response = Forbidden),
         (status = 404, description = "`Operation not found.`", body = Refusal),
         (status = 413, response = TooLarge),
-        (status = 422, response = TokenInvalid),
-        (status = 500, response = Internal),
     )
 )]
 async fn update(
@@ -198,11 +186,8 @@ async fn update(
     responses(
         (status = 200, description = "`Operation deleted`.", body = Done),
         (status = 400, description = "`Foreign key violation.`: records name it.", body = Refusal),
-        (status = 401, response = TokenRequired),
         (status = 403, response = Forbidden),
         (status = 404, description = "`Operation not found.`", body = Refusal),
-        (status = 422, response = TokenInvalid),
-        (status = 500, response = Internal),
     )
 )]
 async fn remove(

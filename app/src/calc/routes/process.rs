@@ -12,7 +12,7 @@ use utoipa_axum::routes;
 
 use super::{Routes, TAG};
 use crate::calc::compute::{Kind, apply};
-use crate::calc::docs::{BadRequest, Internal, TokenInvalid, TokenRequired, TooLarge};
+use crate::calc::docs::{BadRequest, TooLarge};
 use crate::calc::error::{CalcError, Refusal};
 use crate::calc::fields::Fields;
 use crate::calc::model::Charge;
@@ -59,11 +59,8 @@ struct Processed {
     responses(
         (status = 200, description = "`Operation processed successfully`.", body = Processed),
         (status = 400, response = BadRequest),
-        (status = 401, response = TokenRequired),
         (status = 404, description = "`Operation not found.`, or `User not found.` (deleted).", body = Refusal),
         (status = 413, response = TooLarge),
-        (status = 422, response = TokenInvalid),
-        (status = 500, response = Internal),
     )
 )]
 async fn process(

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use utoipa_axum::routes;
 
 use super::{Done, Routes, TAG};
-use crate::calc::docs::{BadRequest, Forbidden, Internal, TokenInvalid, TokenRequired, TooLarge};
+use crate::calc::docs::{BadRequest, Forbidden, TooLarge};
 use crate::calc::error::{CalcError, Refusal};
 use crate::calc::fields::Fields;
 use crate::calc::listing::{Attribute, Listing};
@@ -93,9 +93,6 @@ struct Created {
     responses(
         (status = 200, description = "`{\"records\": [...], \"total_pages\": n}`, newest first.", body = Object),
         (status = 400, description = "An unknown parameter or field, or a bad page.", body = Refusal),
-        (status = 401, response = TokenRequired),
-        (status = 422, response = TokenInvalid),
-        (status = 500, response = Internal),
     )
 )]
 async fn list(
@@ -118,11 +115,8 @@ async fn list(
     responses(
         (status = 201, description = "`Record created`, with the record.", body = Created),
         (status = 400, response = BadRequest),
-        (status = 401, response = TokenRequired),
         (status = 403, response = Forbidden),
         (status = 413, response = TooLarge),
-        (status = 422, response = TokenInvalid),
-        (status = 500, response = Internal),
     )
 )]
 async fn create(
@@ -160,10 +154,7 @@ async fn create(
     params(("id" = String, Path, description = "The record's id.")),
     responses(
         (status = 200, description = "The record.", body = Record),
-        (status = 401, response = TokenRequired),
         (status = 404, description = "`Record not found.` (also another user's, for a client)", body = Refusal),
-        (status = 422, response = TokenInvalid),
-        (status = 500, response = Internal),
     )
 )]
 async fn read(
@@ -189,12 +180,9 @@ async fn read(
     responses(
         (status = 204, description = "Changed."),
         (status = 400, response = BadRequest),
-        (status = 401, response = TokenRequired),
         (status = 403, response = Forbidden),
         (status = 404, description = "`Record not found.`", body = Refusal),
         (status = 413, response = TooLarge),
-        (status = 422, response = TokenInvalid),
-        (status = 500, response = Internal),
     )
 )]
 async fn update(
@@ -223,11 +211,8 @@ async fn update(
     params(("id" = String, Path, description = "The record's id.")),
     responses(
         (status = 200, description = "`Record deleted`.", body = Done),
-        (status = 401, response = TokenRequired),
         (status = 403, response = Forbidden),
         (status = 404, description = "`Record not found.`", body = Refusal),
-        (status = 422, response = TokenInvalid),
-        (status = 500, response = Internal),
     )
 )]
 async fn remove(

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use utoipa_axum::routes;
 
 use super::{Done, Routes, TAG};
-use crate::calc::docs::{BadRequest, Forbidden, Internal, TokenInvalid, TokenRequired, TooLarge};
+use crate::calc::docs::{BadRequest, Forbidden, TooLarge};
 use crate::calc::error::{CalcError, Refusal};
 use crate::calc::fields::Fields;
 use crate::calc::listing::{Attribute, Listing};
@@ -88,10 +88,7 @@ fn role_field(body: &mut Fields) -> Option<Role> {
     responses(
         (status = 200, description = "`{\"users\": [...], \"total_pages\": n}`.", body = Object),
         (status = 400, description = "An unknown parameter or field, or a bad page.", body = Refusal),
-        (status = 401, response = TokenRequired),
         (status = 403, response = Forbidden),
-        (status = 422, response = TokenInvalid),
-        (status = 500, response = Internal),
     )
 )]
 async fn list(
@@ -113,12 +110,9 @@ async fn list(
     responses(
         (status = 201, description = "`User created`, with the user.", body = Created),
         (status = 400, response = BadRequest),
-        (status = 401, response = TokenRequired),
         (status = 403, response = Forbidden),
         (status = 409, description = "`User already exists.`", body = Refusal),
         (status = 413, response = TooLarge),
-        (status = 422, response = TokenInvalid),
-        (status = 500, response = Internal),
     )
 )]
 async fn create(
@@ -154,11 +148,8 @@ async fn create(
     params(("id" = String, Path, description = "The user's id.")),
     responses(
         (status = 200, description = "The user.", body = CalcUser),
-        (status = 401, response = TokenRequired),
         (status = 403, response = Forbidden),
         (status = 404, description = "`User not found.`", body = Refusal),
-        (status = 422, response = TokenInvalid),
-        (status = 500, response = Internal),
     )
 )]
 async fn read(
@@ -180,13 +171,10 @@ async fn read(
     responses(
         (status = 204, description = "Changed."),
         (status = 400, response = BadRequest),
-        (status = 401, response = TokenRequired),
         (status = 403, response = Forbidden),
         (status = 404, description = "`User not found.`", body = Refusal),
         (status = 409, description = "`User already exists.`: the new email is taken.", body = Refusal),
         (status = 413, response = TooLarge),
-        (status = 422, response = TokenInvalid),
-        (status = 500, response = Internal),
     )
 )]
 async fn update(
@@ -221,11 +209,8 @@ async fn update(
     params(("id" = String, Path, description = "The user's id.")),
     responses(
         (status = 200, description = "`User deleted`.", body = Done),
-        (status = 401, response = TokenRequired),
         (status = 403, response = Forbidden),
         (status = 404, description = "`User not found.`", body = Refusal),
-        (status = 422, response = TokenInvalid),
-        (status = 500, response = Internal),
     )
 )]
 async fn remove(
